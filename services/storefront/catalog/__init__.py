@@ -1,0 +1,1 @@
+"""storefront catalog service."""

@@ -1,0 +1,14 @@
+"""The catalog service's declaration: products in DynamoDB, cache-aside through Redis."""
+
+from seaway.service import Service, Table
+
+SERVICE = Service(
+    name="catalog",
+    description="Products (DynamoDB), cache-aside through Redis",
+    app="storefront.catalog.app:create_app()",
+    port=8081,
+    callers=("gateway", "orders"),
+    resources=(Table("products", hash_key="id"),),
+    redis=True,
+    local_env=(("SEED_PRODUCTS", "true"),),
+)

@@ -1,0 +1,13 @@
+"""The gateway's declaration: the public edge, REST API and web page, fanning out to the others."""
+
+from seaway.service import Service
+
+SERVICE = Service(
+    name="gateway",
+    description="Public REST API and web page",
+    app="storefront.gateway.app:create_app()",
+    port=8080,
+    calls=("catalog", "orders"),
+    callers=("ingress",),
+    public=True,
+)

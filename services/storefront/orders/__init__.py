@@ -1,0 +1,1 @@
+"""storefront orders service."""

@@ -1,0 +1,16 @@
+"""The orders service's declaration: orders in DynamoDB, order events to SNS."""
+
+from seaway.service import Service, Table, Topic
+
+SERVICE = Service(
+    name="orders",
+    description="Orders (DynamoDB, idempotent writes), order events to SNS",
+    app="storefront.orders.app:create_app()",
+    port=8082,
+    calls=("catalog",),
+    callers=("gateway", "fulfillment"),
+    resources=(
+        Table("orders", hash_key="id", indexes=(("by-customer", "customer_id", "created_at"),)),
+        Topic("order-events"),
+    ),
+)
