@@ -1,0 +1,75 @@
+{{/*
+The service's environment, as the kit reads it (see seaway.service and the kit's config). Every value is a
+string. Per-service: <CALLEE>_URL for each entry of `calls`, one variable per AWS resource (named as
+seaway.service.resource_env() names it), REDIS_URL when redis.enabled.
+*/}}
+{{- define "seaway-service.env" -}}
+{{- $g := .Values.global -}}
+SEAWAY_SERVICE: {{ include "seaway-service.name" . | quote }}
+PORT: {{ include "seaway-service.port" . | quote }}
+WEB_CONCURRENCY: {{ .Values.gunicorn.workers | quote }}
+WORKER_THREADS: {{ .Values.gunicorn.threads | quote }}
+LOG_LEVEL: {{ .Values.logLevel | quote }}
+DRAIN_SECONDS: {{ .Values.shutdown.drainSeconds | quote }}
+GRACEFUL_TIMEOUT: {{ .Values.shutdown.gracefulTimeout | quote }}
+MAX_REQUEST_BYTES: {{ .Values.maxRequestBytes | int64 | quote }}
+READINESS_CACHE_SECONDS: {{ .Values.readinessCacheSeconds | quote }}
+AWS_REGION: {{ $g.aws.region | quote }}
+{{- with $g.aws.endpointUrl }}
+AWS_ENDPOINT_URL: {{ . | quote }}
+{{- end }}
+OTEL_SERVICE_NAME: {{ include "seaway-service.name" . | quote }}
+{{- with $g.otel.endpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
+OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf"
+OTEL_PROPAGATORS: {{ $g.otel.propagators | quote }}
+OTEL_RESOURCE_ATTRIBUTES: {{ printf "service.namespace=%s,service.version=%s,deployment.environment.name=%s" $g.partOf (include "seaway-service.version" .) $g.environment | quote }}
+SEAWAY_CLOUDWATCH: {{ $g.cloudwatch | quote }}
+{{- range .Values.calls }}
+{{ printf "%s_URL" (upper . | replace "-" "_") }}: {{ printf "http://%s:%s" . (include "seaway-service.port" $) | quote }}
+{{- end }}
+{{- range .Values.aws.resources }}
+{{ include "seaway-service.resourceEnvName" . }}: {{ include "seaway-service.resourceEnvValue" (dict "ctx" $ "resource" .) | quote }}
+{{- end }}
+{{- if .Values.redis.enabled }}
+REDIS_URL: {{ required "redis.url is required when redis.enabled" .Values.redis.url | quote }}
+{{- end }}
+{{- range $k, $v := .Values.env }}
+{{ $k }}: {{ $v | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* PRODUCTS_TABLE, ORDER_EVENTS_TOPIC_ARN, FULFILLMENT_QUEUE_URL, RECEIPTS_BUCKET (as seaway.service.resource_env). */}}
+{{- define "seaway-service.resourceEnvName" -}}
+{{- $suffix := get (dict "table" "TABLE" "topic" "TOPIC_ARN" "queue" "QUEUE_URL" "bucket" "BUCKET") .kind -}}
+{{- printf "%s_%s" (upper .name | replace "-" "_") $suffix -}}
+{{- end -}}
+
+{{/* Physical name (default <partOf>-<name>, as seaway.service.physical_name); ARN for topics, URL for queues. */}}
+{{- define "seaway-service.resourceEnvValue" -}}
+{{- $g := .ctx.Values.global -}}
+{{- $r := .resource -}}
+{{- $physical := default (printf "%s-%s" $g.partOf $r.name) $r.physicalName -}}
+{{- if eq $r.kind "topic" -}}
+{{- printf "arn:aws:sns:%s:%s:%s" $g.aws.region $g.aws.accountId $physical -}}
+{{- else if eq $r.kind "queue" -}}
+{{- $base := default (printf "https://sqs.%s.amazonaws.com" $g.aws.region) $g.aws.endpointUrl -}}
+{{- printf "%s/%s/%s" (trimSuffix "/" $base) $g.aws.accountId $physical -}}
+{{- else -}}
+{{- $physical -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "seaway-service.configmap" -}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "seaway-service.fullname" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "seaway-service.labels" . | nindent 4 }}
+data:
+  {{- include "seaway-service.env" . | nindent 2 }}
+{{- end -}}
