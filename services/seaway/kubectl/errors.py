@@ -22,11 +22,7 @@ EXIT_ACCESS_DENIED = 6
 EXIT_UNKNOWN_SERVICE = 7
 EXIT_API_ERROR = 8
 
-EXIT_CODES_HELP = """\
-exit status:
-  0  success (status: every service ok or progressing)
-  1  a check failed (status: a service degraded or down; smoke: a check failed;
-     restart: the rollout did not finish; logs --trace: no line carries the trace)
+EXIT_CODES_COMMON = """\
   2  usage error (unknown flag, bad value)
   3  no usable kubeconfig (none found, or it cannot be read)
   4  unknown context (or the kubeconfig has no current context)
@@ -34,6 +30,21 @@ exit status:
   6  access denied (401/403 from the API server)
   7  unknown service (no Deployment labelled seaway.dev/service=NAME)
   8  other error from the API server"""
+
+EXIT_CODES_HELP = f"""\
+exit status:
+  0  success (status: every service ok or progressing)
+  1  a check failed (status: a service degraded or down; smoke: a check failed;
+     restart: the rollout did not finish; logs --trace: no line carries the trace)
+{EXIT_CODES_COMMON}"""
+
+
+def exit_codes_help(success: str, failure: str | None = None) -> str:
+    """The exit-status section of a command's help: its own 0 (and 1), then the common codes."""
+    lines = ["exit status:", f"  0  {success}"]
+    if failure:
+        lines.append(f"  1  {failure}")
+    return "\n".join([*lines, EXIT_CODES_COMMON])
 
 
 class PluginError(Exception):
@@ -43,6 +54,12 @@ class PluginError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
+
+
+class Unhealthy(PluginError):
+    """What was checked or waited for did not turn out well (a rollout that did not finish, no ready pod)."""
+
+    exit_code = EXIT_UNHEALTHY
 
 
 class NoKubeconfig(PluginError):
@@ -74,6 +91,8 @@ def from_api_failure(error: Exception, *, server: str, context: str) -> PluginEr
     if isinstance(error, ApiException):
         if error.status in (401, 403):
             return AccessDenied(f"access denied (context {context}): {_status_message(error)}")
+        if error.status == 0 and any(code in str(error.reason) for code in ("401", "403")):
+            return AccessDenied(f"access denied (context {context}): {error.reason}")  # websocket handshake
         if error.status == 0:  # the client's own wrapper around a transport failure (TLS, websocket)
             return ClusterUnreachable(
                 f"cannot reach the cluster at {server} (context {context}): {error.reason}"
