@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import import_module
 from importlib.metadata import entry_points
 
 ENTRY_POINT_GROUP = "seaway.services"
@@ -77,12 +78,15 @@ class Service:
     - ``resources``: AWS resources; each arrives as an environment variable (see :func:`resource_env`).
     - ``redis``: uses Redis when ``REDIS_URL`` is set.
     - ``public``: reachable from outside the cluster through the ingress.
+    - ``settings``: the service's own settings dataclass (``module:Class``), validated before any worker
+      starts (see :mod:`seaway.config`).
     - ``local_env``: extra environment for ``seaway up`` only (for example seeding demo data).
     """
 
     name: str
     app: str
     port: int
+    settings: str | None = None
     description: str = ""
     calls: tuple[str, ...] = ()
     callers: tuple[str, ...] = ()
@@ -124,6 +128,12 @@ def discover() -> dict[str, Service]:
             raise TypeError(f"entry point {entry.name!r} must name a Service called {entry.name!r}")
         found[service.name] = service
     return dict(sorted(found.items()))
+
+
+def load_object(spec: str) -> object:
+    """Import ``"package.module:attribute"`` (a trailing ``()`` is ignored: gunicorn's factory syntax)."""
+    module_name, _, attribute = spec.partition(":")
+    return getattr(import_module(module_name), attribute.removesuffix("()"))
 
 
 def current() -> Service:

@@ -6,6 +6,7 @@ SERVICE = Service(
     name="catalog",
     description="Products (DynamoDB), cache-aside through Redis",
     app="storefront.catalog.app:create_app()",
+    settings="storefront.catalog.settings:Settings",
     port=8081,
     callers=("gateway", "orders"),
     resources=(Table("products", hash_key="id"),),

@@ -1,0 +1,48 @@
+"""The ``seaway`` command: ``seaway up`` runs the application locally; ``seaway services`` lists them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+
+from seaway import up as local
+from seaway.service import discover
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="seaway", description="Seaway: Python microservices on EKS.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("up", help="run services and the AWS emulator on this machine", description=local.__doc__)
+    run.add_argument("services", nargs="*", help="services to start (default: all declared)")
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    run.add_argument("--port-offset", type=int, default=0, help="add this to every declared port")
+    run.add_argument(
+        "--emulator-port",
+        type=int,
+        default=local.EMULATOR_PORT,
+        help=f"port of the AWS emulator (default: {local.EMULATOR_PORT})",
+    )
+    listing = commands.add_parser("services", help="list the declared services")
+    listing.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    args = parser.parse_args(argv)
+
+    declared = discover()
+    if args.command == "services":
+        if args.output == "json":
+            print(json.dumps({name: asdict(service) for name, service in declared.items()}, indent=2))
+        else:
+            for service in declared.values():
+                print(f"{service.name:<12} :{service.port}  {service.description}")
+        return 0
+    unknown = sorted(set(args.services) - set(declared))
+    if unknown:
+        print(f"seaway: unknown service {', '.join(unknown)} (declared: {', '.join(declared)})", file=sys.stderr)
+        return 2
+    chosen = [declared[name] for name in (args.services or declared)]
+    return local.up(chosen, host=args.host, port_offset=args.port_offset, emulator_port=args.emulator_port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

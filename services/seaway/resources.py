@@ -1,0 +1,106 @@
+"""Create the AWS resources that services declare, in an emulator (``seaway up``, kind, tests).
+
+On EKS the same declarations become CloudFormation (``k8s/eks``); here they are made through boto3, and
+each service gets the environment variables that carry its resources' physical names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from seaway import aws
+from seaway.service import Bucket, Queue, Service, Table, Topic, physical_name, resource_env
+
+
+def create(services: Iterable[Service]) -> dict[str, dict[str, str]]:
+    """Create every resource the services declare (idempotent); each service's environment, by name.
+
+    Topics come first so that queues can subscribe to a topic that another service declares.
+    """
+    services = list(services)
+    topic_arns: dict[str, str] = {}
+    for service in services:
+        for resource in service.resources:
+            if isinstance(resource, Topic):
+                name = physical_name(service, resource)
+                topic_arns[resource.name] = aws.client("sns").create_topic(Name=name)["TopicArn"]
+    environments: dict[str, dict[str, str]] = {}
+    for service in services:
+        env = environments[service.name] = {}
+        for resource in service.resources:
+            name = physical_name(service, resource)
+            if isinstance(resource, Table):
+                _create_table(name, resource)
+                env[resource_env(resource)] = name
+            elif isinstance(resource, Topic):
+                env[resource_env(resource)] = topic_arns[resource.name]
+            elif isinstance(resource, Queue):
+                env[resource_env(resource)] = _create_queue(name, resource, topic_arns)
+            elif isinstance(resource, Bucket):
+                _create_bucket(name)
+                env[resource_env(resource)] = name
+    return environments
+
+
+def _create_table(name: str, table: Table) -> None:
+    dynamodb = aws.client("dynamodb")
+    keys = [(table.hash_key, "HASH")] + ([(table.range_key, "RANGE")] if table.range_key else [])
+    attributes = {key for key, _ in keys}
+    indexes = []
+    for index_name, hash_key, range_key in table.indexes:
+        index_keys = [(hash_key, "HASH")] + ([(range_key, "RANGE")] if range_key else [])
+        attributes |= {key for key, _ in index_keys}
+        indexes.append(
+            {
+                "IndexName": index_name,
+                "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in index_keys],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        )
+    request = {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in keys],
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+    }
+    if indexes:
+        request["GlobalSecondaryIndexes"] = indexes
+    try:
+        dynamodb.create_table(**request)
+    except dynamodb.exceptions.ResourceInUseException:
+        return
+    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+
+
+def _create_queue(name: str, queue: Queue, topic_arns: dict[str, str]) -> str:
+    sqs = aws.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=queue.dead_letter_name)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(queue.visibility_timeout),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue.max_receives)}),
+        },
+    )["QueueUrl"]
+    if queue.topic:
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        aws.client("sns").subscribe(
+            TopicArn=topic_arns[queue.topic],
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+    return url
+
+
+def _create_bucket(name: str) -> None:
+    s3 = aws.client("s3")
+    try:
+        if aws.region() == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": aws.region()})
+    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        pass

@@ -1,0 +1,133 @@
+"""``seaway up`` as a person runs it: starts, serves the seeded products, stops with nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.processes import free_port, wait_for
+
+SEAWAY = Path(sys.executable).with_name("seaway")
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def free_offset(*ports: int) -> int:
+    """An offset that puts every declared port on a free one."""
+    for _ in range(50):
+        offset = free_port() - min(ports)
+        if offset > 0 and all(_free(port + offset) for port in ports):
+            return offset
+    pytest.fail("no free port range found")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def start_up(*args: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return subprocess.Popen(
+        [str(SEAWAY), "up", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find child processes")
+def test_up_serves_seeded_products_and_ctrl_c_leaves_no_process():
+    offset = free_offset(8081)
+    emulator_port = free_port()
+    runner = start_up("catalog", "--port-offset", str(offset), "--emulator-port", str(emulator_port))
+    url = f"http://127.0.0.1:{8081 + offset}/products"
+    try:
+
+        def products():
+            try:
+                answer = requests.get(url, timeout=2)
+            except requests.RequestException:
+                assert runner.poll() is None, runner.stderr.read()
+                return None
+            return answer.json()["items"] if answer.status_code == 200 else None
+
+        items = wait_for(products, message="seeded products")
+        assert {"espresso-beans", "burr-grinder"} <= {item["id"] for item in items}
+        children = descendants(runner.pid)
+        assert len(children) >= 4  # the emulator, a gunicorn master and its two workers
+    finally:
+        runner.send_signal(signal.SIGINT)
+        stdout, stderr = runner.communicate(timeout=60)
+    assert runner.returncode == 0, stderr
+    assert url.removesuffix("/products") in stdout  # the table of URLs
+    assert not [pid for pid in children if alive(pid)]
+
+
+def test_up_refuses_a_port_in_use_in_one_line_and_starts_nothing():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        runner = start_up("catalog", "--port-offset", str(port - 8081), "--emulator-port", str(free_port()))
+        _, stderr = runner.communicate(timeout=60)
+    assert runner.returncode == 1
+    assert (
+        stderr.strip() == f"seaway: port {port} for catalog is already in use; stop what holds it or pass --port-offset"
+    )
+
+
+def test_up_reports_a_service_that_fails_to_start_and_stops_the_rest():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"WORKER_THREADS": "0"}
+    runner = subprocess.Popen(
+        [str(SEAWAY), "up", "catalog", "--port-offset", str(free_offset(8081)), "--emulator-port", str(free_port())],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _, stderr = runner.communicate(timeout=90)
+    assert runner.returncode == 1
+    lines = stderr.strip().splitlines()
+    assert "WORKER_THREADS must be at least 1" in lines[0]
+    assert lines[-1] == "seaway: catalog exited with status 2 while starting (see its log above)"
+    assert "Traceback" not in stderr
+
+
+def test_up_names_an_unknown_service():
+    runner = start_up("inventory")
+    _, stderr = runner.communicate(timeout=30)
+    assert runner.returncode == 2
+    assert stderr.startswith("seaway: unknown service inventory (declared: catalog")

@@ -1,0 +1,196 @@
+"""Real processes for the tests: the moto server, redis-server and Seaway services under gunicorn.
+
+Each runs on a free port the test picks, is started and stopped by the tests, and writes its output to a
+file the test can read when an assertion fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import requests
+
+READY_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition, timeout: float = READY_TIMEOUT, interval: float = 0.1, message: str = "condition"):
+    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def wait_for_status(url: str, status: int, timeout: float = READY_TIMEOUT) -> requests.Response:
+    """GET ``url`` until it answers ``status``; that response."""
+    found: list[requests.Response] = []
+
+    def matches() -> bool:
+        try:
+            answer = requests.get(url, timeout=2)
+        except requests.RequestException:
+            return False
+        found[:] = [answer]
+        return answer.status_code == status
+
+    wait_for(matches, timeout=timeout, message=f"{url} to answer {status}")
+    return found[0]
+
+
+def answers(url: str, status: int = 200) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == status
+    except requests.RequestException:
+        return False
+
+
+class Process:
+    """A child process with its output in a log file."""
+
+    def __init__(self, name: str, command: list[str], env: Mapping[str, str] | None = None) -> None:
+        self.name = name
+        self.command = command
+        self.env = dict(os.environ if env is None else env)
+        self.log_path = Path(tempfile.mkstemp(prefix=f"seaway-test-{name}-", suffix=".log")[1])
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Process:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM, then SIGKILL after ``timeout``; the exit status."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.process.returncode
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class MotoServer(Process):
+    """The AWS emulator on loopback; stop() and start() again on the same port to simulate an outage."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)])
+
+    def start(self) -> MotoServer:
+        super().start()
+        wait_for(lambda: answers(f"{self.url}/moto-api/"), message="the moto server")
+        return self
+
+    def aws_env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+
+
+class RedisServer(Process):
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server")
+        super().__init__(
+            "redis", [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        )
+
+    def start(self) -> RedisServer:
+        super().start()
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+
+        def pings() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        wait_for(pings, message="redis-server")
+        return self
+
+
+class Service(Process):
+    """A Seaway service under real gunicorn with the kit's configuration module."""
+
+    def __init__(self, name: str, env: Mapping[str, str]) -> None:
+        self.port = int(env.get("PORT") or free_port())
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {
+            **os.environ,
+            "SEAWAY_SERVICE": name,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "WORKERS": "2",
+            "DRAIN_SECONDS": "0",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        super().__init__(name, [sys.executable, "-m", "gunicorn", "--config", "python:seaway.gunicorn_conf"], full_env)
+
+    def start(self, wait: bool = True) -> Service:
+        super().start()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self) -> None:
+        def ready() -> bool:
+            if not self.running:
+                raise AssertionError(f"{self.name} exited while starting:\n{self.output()[-3000:]}")
+            return answers(f"{self.url}/readyz")
+
+        wait_for(ready, message=f"{self.name} to be ready")
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return requests.get(self.url + path, timeout=kwargs.pop("timeout", 10), **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return requests.post(self.url + path, timeout=kwargs.pop("timeout", 10), **kwargs)
+
+    def patch(self, path: str, **kwargs) -> requests.Response:
+        return requests.patch(self.url + path, timeout=kwargs.pop("timeout", 10), **kwargs)
