@@ -6,7 +6,7 @@ import uuid
 
 from flask import Blueprint, request, url_for
 
-from seaway import Problem, json_body
+from seaway import Problem, json_body, metrics
 from storefront.catalog.cache import ProductCache
 from storefront.catalog.store import BadCursor, ProductExists, ProductNotFound, ProductStore
 
@@ -32,6 +32,7 @@ def blueprint(store: ProductStore, cache: ProductCache) -> Blueprint:
     def get_product(product_id: str):
         """One product, from the cache when it is there."""
         product = cache.get(product_id)
+        metrics.cache_lookup("product", hit=product is not None)
         if product is None:
             product = _found(store.get, product_id)
             cache.put(product)
