@@ -22,6 +22,7 @@ import threading
 # gunicorn reads every module-level name that matches a setting ("config" is one), so imports are private.
 from seaway import config as _config
 from seaway import health as _health
+from seaway import lifecycle as _lifecycle
 from seaway import logs as _logs
 from seaway.service import current as _current
 from seaway.service import load_object as _load_object
@@ -78,6 +79,11 @@ def when_ready(server) -> None:
         timer.start()
 
     signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def worker_exit(server, worker) -> None:
+    """In the worker, after it stopped taking requests: stop consumers, flush what is buffered."""
+    _lifecycle.shutdown()
 
 
 def on_exit(server) -> None:
