@@ -8,6 +8,8 @@ seaway.service.resource_env() names it), REDIS_URL when redis.enabled.
 SEAWAY_SERVICE: {{ include "seaway-service.name" . | quote }}
 PORT: {{ include "seaway-service.port" . | quote }}
 WEB_CONCURRENCY: {{ .Values.gunicorn.workers | quote }}
+# The kit's own name for the same number (seaway.config.KitSettings.workers), set alongside.
+WORKERS: {{ .Values.gunicorn.workers | quote }}
 WORKER_THREADS: {{ .Values.gunicorn.threads | quote }}
 LOG_LEVEL: {{ .Values.logLevel | quote }}
 DRAIN_SECONDS: {{ .Values.shutdown.drainSeconds | quote }}

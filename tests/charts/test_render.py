@@ -1,0 +1,173 @@
+"""Every object of every matrix cell is valid: Kubernetes kinds for 1.33-1.35, custom resources per their CRD."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+from tests.charts.conftest import CELLS, KUBE_VERSIONS, documents
+
+# API groups served by Kubernetes itself; everything else is a custom resource.
+CORE_GROUPS = {"", "apps", "autoscaling", "policy", "networking.k8s.io", "batch", "rbac.authorization.k8s.io"}
+
+
+def group_version(obj: dict) -> tuple[str, str]:
+    group, _, version = obj["apiVersion"].rpartition("/")
+    return group, version
+
+
+@cache
+def crd_validator(path: Path) -> jsonschema.protocols.Validator:
+    schema = json.loads(path.read_text())
+    return jsonschema.Draft7Validator(schema)
+
+
+def test_kubernetes_validate_knows_the_versions() -> None:
+    supported = set(kubernetes_validate.utils.all_versions())
+    assert {v for v in KUBE_VERSIONS} <= supported, f"kubernetes-validate {kubernetes_validate.version} lacks some"
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_kubernetes_objects_are_valid(rendered: dict[str, list[dict]], cell: str) -> None:
+    errors = []
+    for obj in rendered[cell]:
+        if group_version(obj)[0] not in CORE_GROUPS:
+            continue
+        for version in KUBE_VERSIONS:
+            try:
+                kubernetes_validate.validate(obj, version, strict=True)
+            except kubernetes_validate.ValidationError as error:
+                path = ".".join(str(p) for p in error.path)
+                errors.append(f"{obj['kind']}/{obj['metadata']['name']} @ {version}: {path}: {error.message}")
+            except kubernetes_validate.SchemaNotFoundError as error:
+                errors.append(error.message)
+    assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_custom_resources_match_their_crds(
+    rendered: dict[str, list[dict]], cell: str, schemas_dir: Path | None
+) -> None:
+    custom = [obj for obj in rendered[cell] if group_version(obj)[0] not in CORE_GROUPS]
+    if not custom:
+        return
+    if schemas_dir is None:
+        pytest.skip("CRD schemas not found: set SEAWAY_SCHEMAS to the shared schemas folder")
+    errors = []
+    for obj in custom:
+        group, version = group_version(obj)
+        path = schemas_dir / "crds" / group / f"{obj['kind'].lower()}_{version}.json"
+        if not path.is_file():
+            errors.append(f"{obj['kind']}/{obj['metadata']['name']}: no schema at {path}")
+            continue
+        for error in crd_validator(path).iter_errors(obj):
+            where = ".".join(str(p) for p in error.absolute_path)
+            errors.append(f"{obj['kind']}/{obj['metadata']['name']}: {where}: {error.message}")
+    assert not errors, "\n".join(errors)
+
+
+def test_matrix_covers_every_kind(rendered: dict[str, list[dict]]) -> None:
+    kinds = {obj["kind"] for objects in rendered.values() for obj in objects}
+    expected = {
+        "ServiceAccount",
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "ServiceMonitor",
+        "PrometheusRule",
+        "VirtualService",
+        "HTTPRoute",
+        "DestinationRule",
+        "AuthorizationPolicy",
+        "Pod",
+        "PeerAuthentication",
+        "Gateway",
+        "Ingress",
+        "ScaledObject",
+        "TriggerAuthentication",
+    }
+    assert expected <= kinds, f"never rendered: {sorted(expected - kinds)}"
+
+
+def test_mesh_mode_picks_the_routing_kind(rendered: dict[str, list[dict]]) -> None:
+    def kinds(cell: str) -> set[str]:
+        return {obj["kind"] for obj in rendered[cell]}
+
+    assert "VirtualService" in kinds("sidecar") and "HTTPRoute" not in kinds("sidecar")
+    assert "HTTPRoute" in kinds("ambient")
+    assert not any(
+        o["kind"] == "VirtualService" and o["metadata"]["name"] != "storefront-entry" for o in rendered["ambient"]
+    )
+    waypoints = [
+        o
+        for o in rendered["ambient"]
+        if o["apiVersion"].startswith("gateway.networking.k8s.io") and o["kind"] == "Gateway"
+    ]
+    assert [w["spec"]["gatewayClassName"] for w in waypoints] == ["istio-waypoint"]
+    assert not {"VirtualService", "DestinationRule", "AuthorizationPolicy", "PeerAuthentication"} & kinds("defaults")
+
+
+def test_eks_entry_is_an_internet_facing_alb_to_the_istio_ingress_gateway(rendered: dict[str, list[dict]]) -> None:
+    (ingress,) = [o for o in rendered["eks"] if o["kind"] == "Ingress"]
+    notes = ingress["metadata"]["annotations"]
+    assert ingress["spec"]["ingressClassName"] == "alb"
+    assert notes["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
+    assert notes["alb.ingress.kubernetes.io/target-type"] == "ip"
+    assert notes["alb.ingress.kubernetes.io/healthcheck-port"] == "15021"
+    assert notes["alb.ingress.kubernetes.io/healthcheck-path"] == "/healthz/ready"
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"] == "istio-ingressgateway"
+    assert ingress["metadata"]["namespace"] == "istio-ingress"
+
+
+def test_keda_scales_fulfillment_with_pod_identity(rendered: dict[str, list[dict]]) -> None:
+    (scaled,) = [o for o in rendered["eks"] if o["kind"] == "ScaledObject"]
+    (auth,) = [o for o in rendered["eks"] if o["kind"] == "TriggerAuthentication"]
+    assert scaled["spec"]["scaleTargetRef"]["name"] == "fulfillment"
+    assert scaled["spec"]["triggers"][0]["type"] == "aws-sqs-queue"
+    assert auth["spec"]["podIdentity"]["provider"] == "aws"
+    assert not [
+        o
+        for o in rendered["eks"]
+        if o["kind"] == "HorizontalPodAutoscaler" and o["spec"]["scaleTargetRef"]["name"] == "fulfillment"
+    ]
+
+
+def test_strict_mtls_when_the_mesh_is_on(rendered: dict[str, list[dict]]) -> None:
+    for cell in ("sidecar", "ambient", "eks", "kind"):
+        (peer,) = [o for o in rendered[cell] if o["kind"] == "PeerAuthentication"]
+        assert peer["spec"]["mtls"]["mode"] == "STRICT"
+        assert peer["metadata"]["namespace"] == "istio-system"
+
+
+def test_kind_talks_to_the_emulator_and_eks_never_does(rendered: dict[str, list[dict]]) -> None:
+    def env(cell: str, service: str) -> dict[str, str]:
+        (config,) = [o for o in rendered[cell] if o["kind"] == "ConfigMap" and o["metadata"]["name"] == service]
+        return config["data"]
+
+    assert env("kind", "catalog")["AWS_ENDPOINT_URL"].startswith("http://moto.")
+    assert env("kind", "catalog")["REDIS_URL"].startswith("redis://")
+    assert env("kind", "fulfillment")["FULFILLMENT_QUEUE_URL"].startswith("http://moto.")
+    for service in ("gateway", "catalog", "orders", "fulfillment"):
+        assert "AWS_ENDPOINT_URL" not in env("eks", service)
+        assert env("eks", service)["SEAWAY_CLOUDWATCH"] == "emf"
+        assert env("eks", service)["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    assert env("eks", "fulfillment")["FULFILLMENT_QUEUE_URL"].startswith("https://sqs.eu-west-1.amazonaws.com/")
+
+
+def test_config_change_rolls_the_pods(template) -> None:
+    def checksum(*sets: str) -> str:
+        result = template("catalog", sets=sets)
+        assert result.returncode == 0, result.stderr
+        (deployment,) = [o for o in documents(result.stdout) if o["kind"] == "Deployment"]
+        return deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+
+    assert checksum() != checksum("logLevel=DEBUG")
