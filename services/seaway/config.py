@@ -125,3 +125,5 @@ class KitSettings:
     worker_timeout: int = setting(30, minimum=1, maximum=3600)
     max_request_bytes: int = setting(1_048_576, minimum=1)
     readiness_cache_seconds: float = setting(2.0, minimum=0, maximum=60)
+    # Fault injection at /chaos (seaway.chaos); never on in production.
+    chaos_enabled: bool = setting(False)
