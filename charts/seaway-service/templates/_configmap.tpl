@@ -7,8 +7,7 @@ seaway.service.resource_env() names it), REDIS_URL when redis.enabled.
 {{- $g := .Values.global -}}
 SEAWAY_SERVICE: {{ include "seaway-service.name" . | quote }}
 PORT: {{ include "seaway-service.port" . | quote }}
-WEB_CONCURRENCY: {{ .Values.gunicorn.workers | quote }}
-# The kit's own name for the same number (seaway.config.KitSettings.workers), set alongside.
+# Not WEB_CONCURRENCY: gunicorn parses that itself at import (seaway.config.KitSettings.workers).
 WORKERS: {{ .Values.gunicorn.workers | quote }}
 WORKER_THREADS: {{ .Values.gunicorn.threads | quote }}
 LOG_LEVEL: {{ .Values.logLevel | quote }}
