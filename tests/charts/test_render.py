@@ -171,3 +171,18 @@ def test_config_change_rolls_the_pods(template) -> None:
         return deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
 
     assert checksum() != checksum("logLevel=DEBUG")
+
+
+def test_chaos_endpoints_are_off_unless_enabled_and_always_off_on_eks(
+    rendered: dict[str, list[dict]], template
+) -> None:
+    configs = {
+        cell: [o["data"] for o in objects if o["kind"] == "ConfigMap" and "SEAWAY_SERVICE" in o.get("data", {})]
+        for cell, objects in rendered.items()
+    }
+    for cell, data in configs.items():
+        assert data and all("CHAOS_ENABLED" not in env for env in data), cell
+    result = template("catalog", sets=("global.chaos=true",))
+    assert result.returncode == 0, result.stderr
+    (config,) = [o for o in documents(result.stdout) if o["kind"] == "ConfigMap"]
+    assert config["data"]["CHAOS_ENABLED"] == "true"

@@ -27,6 +27,9 @@ OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf"
 OTEL_PROPAGATORS: {{ $g.otel.propagators | quote }}
 OTEL_RESOURCE_ATTRIBUTES: {{ printf "service.namespace=%s,service.version=%s,deployment.environment.name=%s" $g.partOf (include "seaway-service.version" .) $g.environment | quote }}
 SEAWAY_CLOUDWATCH: {{ $g.cloudwatch | quote }}
+{{- if $g.chaos }}
+CHAOS_ENABLED: "true"
+{{- end }}
 {{- range .Values.calls }}
 {{ printf "%s_URL" (upper . | replace "-" "_") }}: {{ printf "http://%s:%s" . (include "seaway-service.port" $) | quote }}
 {{- end }}
