@@ -143,9 +143,7 @@ examples:
     logs_cmd.add_argument(
         "--level", type=_level, metavar="LEVEL", help="minimum level: DEBUG, INFO, WARNING, ERROR, CRITICAL"
     )
-    logs_cmd.add_argument(
-        "--since", type=_duration, metavar="DURATION", help="only lines newer than this: 5m, 1h"
-    )
+    logs_cmd.add_argument("--since", type=_duration, metavar="DURATION", help="only lines newer than this: 5m, 1h")
     logs_cmd.add_argument(
         "--trace",
         type=_trace,
@@ -266,9 +264,7 @@ def _logs(args: argparse.Namespace) -> int:
         raise _usage("logs", "give SERVICE, or --trace TRACE_ID to search every service")
     cluster = _connect(args)
     if args.service is None:
-        records, failures = logs.trace_story(
-            cluster, inventory.service_pods(cluster), args.trace, since_seconds=since
-        )
+        records, failures = logs.trace_story(cluster, inventory.service_pods(cluster), args.trace, since_seconds=since)
         for failure in failures:
             _pod_failure(failure)
         for record in records:
@@ -402,9 +398,7 @@ def _cluster_options() -> argparse.ArgumentParser:
     """Options accepted before and after the command; SUPPRESS keeps a later parser from resetting them."""
     options = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     group = options.add_argument_group("cluster options")
-    group.add_argument(
-        "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)"
-    )
+    group.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     group.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current context)")
     group.add_argument(
         "-n",

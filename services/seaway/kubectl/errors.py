@@ -94,9 +94,7 @@ def from_api_failure(error: Exception, *, server: str, context: str) -> PluginEr
         if error.status == 0 and any(code in str(error.reason) for code in ("401", "403")):
             return AccessDenied(f"access denied (context {context}): {error.reason}")  # websocket handshake
         if error.status == 0:  # the client's own wrapper around a transport failure (TLS, websocket)
-            return ClusterUnreachable(
-                f"cannot reach the cluster at {server} (context {context}): {error.reason}"
-            )
+            return ClusterUnreachable(f"cannot reach the cluster at {server} (context {context}): {error.reason}")
         return ApiError(f"the API server answered {error.status}: {_status_message(error)}")
     if isinstance(error, urllib3.exceptions.HTTPError):
         return ClusterUnreachable(f"cannot reach the cluster at {server} (context {context}): {_why(error)}")

@@ -39,25 +39,17 @@ def workloads(cluster: Cluster, *, all_namespaces: bool = False) -> Workloads:
     selector = service_selector()
     if all_namespaces:
         return Workloads(
-            deployments=cluster.call(
-                cluster.apps.list_deployment_for_all_namespaces, label_selector=selector
-            ).items,
+            deployments=cluster.call(cluster.apps.list_deployment_for_all_namespaces, label_selector=selector).items,
             pods=cluster.call(cluster.core.list_pod_for_all_namespaces, label_selector=selector).items,
-            replicasets=cluster.call(
-                cluster.apps.list_replica_set_for_all_namespaces, label_selector=selector
-            ).items,
+            replicasets=cluster.call(cluster.apps.list_replica_set_for_all_namespaces, label_selector=selector).items,
             hpas=cluster.call(cluster.autoscaling.list_horizontal_pod_autoscaler_for_all_namespaces).items,
             pdbs=cluster.call(cluster.policy.list_pod_disruption_budget_for_all_namespaces).items,
         )
     namespace = cluster.namespace
     return Workloads(
-        deployments=cluster.call(
-            cluster.apps.list_namespaced_deployment, namespace, label_selector=selector
-        ).items,
+        deployments=cluster.call(cluster.apps.list_namespaced_deployment, namespace, label_selector=selector).items,
         pods=cluster.call(cluster.core.list_namespaced_pod, namespace, label_selector=selector).items,
-        replicasets=cluster.call(
-            cluster.apps.list_namespaced_replica_set, namespace, label_selector=selector
-        ).items,
+        replicasets=cluster.call(cluster.apps.list_namespaced_replica_set, namespace, label_selector=selector).items,
         hpas=cluster.call(cluster.autoscaling.list_namespaced_horizontal_pod_autoscaler, namespace).items,
         pdbs=cluster.call(cluster.policy.list_namespaced_pod_disruption_budget, namespace).items,
     )
@@ -81,16 +73,12 @@ def service_pods(cluster: Cluster, service: str | None = None) -> list[client.V1
     ).items
     if service is not None and not pods:
         find_deployment(cluster, service)  # raises UnknownService when the service does not exist
-    return sorted(
-        pods, key=lambda pod: (pod.metadata.creation_timestamp is None, pod.metadata.creation_timestamp)
-    )
+    return sorted(pods, key=lambda pod: (pod.metadata.creation_timestamp is None, pod.metadata.creation_timestamp))
 
 
 def hpa_for(cluster: Cluster, deployment: client.V1Deployment) -> client.V2HorizontalPodAutoscaler | None:
     """The HPA scaling ``deployment``, if any."""
-    hpas = cluster.call(
-        cluster.autoscaling.list_namespaced_horizontal_pod_autoscaler, cluster.namespace
-    ).items
+    hpas = cluster.call(cluster.autoscaling.list_namespaced_horizontal_pod_autoscaler, cluster.namespace).items
     for hpa in hpas:
         ref = hpa.spec.scale_target_ref
         if ref.kind == "Deployment" and ref.name == deployment.metadata.name:

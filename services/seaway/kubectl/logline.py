@@ -90,11 +90,7 @@ def format_record(record: LogRecord) -> str:
         f"{short_pod_name(record.pod)} ",
         _what(fields),
     ]
-    ids = [
-        f"{key}={fields[name]}"
-        for key, name in (("req", "request_id"), ("trace", "trace_id"))
-        if fields.get(name)
-    ]
+    ids = [f"{key}={fields[name]}" for key, name in (("req", "request_id"), ("trace", "trace_id")) if fields.get(name)]
     line = " ".join(parts) + (f"  [{' '.join(ids)}]" if ids else "")
     error = fields.get("error")
     if error:
@@ -131,9 +127,7 @@ def _what(fields: Mapping[str, Any]) -> str:
     if fields.get("method") and fields.get("status") is not None:
         duration = fields.get("duration_ms")
         took = f" {float(duration):.1f}ms" if isinstance(duration, int | float) else ""
-        return (
-            f"{fields['method']} {fields.get('path') or fields.get('route') or ''} {fields['status']}{took}"
-        )
+        return f"{fields['method']} {fields.get('path') or fields.get('route') or ''} {fields['status']}{took}"
     return str(fields.get("message", ""))
 
 

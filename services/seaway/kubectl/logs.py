@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from kubernetes import client
 
 from seaway.kubectl.cluster import Cluster
-from seaway.kubectl.errors import API_FAILURES, PluginError
+from seaway.kubectl.errors import API_FAILURES, ApiError, PluginError
 from seaway.kubectl.inventory import APP_CONTAINER, SERVICE_LABEL
 from seaway.kubectl.logline import LogFilter, LogRecord, parse
 
@@ -94,8 +94,8 @@ def _read_pod(
             follow=follow,
             since_seconds=since_seconds,
             _preload_content=False,
-            # connect timeout always; no read timeout while following a quiet pod
-            _request_timeout=(timeout, None if follow else timeout) if timeout else None,
+            # A followed pod may stay quiet for hours: no timeout then (kubectl logs -f has none either).
+            _request_timeout=None if follow else timeout,
         )
         try:
             previous = None
@@ -109,5 +109,7 @@ def _read_pod(
             response.release_conn()
     except API_FAILURES as error:
         lines.put(PodFailure(name, cluster.failure(error)))
+    except Exception as error:  # anything else still ends as one line about this pod, not a thread traceback
+        lines.put(PodFailure(name, ApiError(f"{type(error).__name__}: {error}")))
     finally:
         lines.put(None)

@@ -103,9 +103,7 @@ def wait_for_rollout(
     deadline = clock() + timeout
     last_message = None
     while True:
-        progress = rollout_progress(
-            cluster.call(cluster.apps.read_namespaced_deployment, name, cluster.namespace)
-        )
+        progress = rollout_progress(cluster.call(cluster.apps.read_namespaced_deployment, name, cluster.namespace))
         if progress.message != last_message:
             report(progress.message)
             last_message = progress.message

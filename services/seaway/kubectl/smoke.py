@@ -87,9 +87,7 @@ def wait_until_fulfilled(
     """``GET /api/orders/<id>`` until its ``status`` is ``fulfilled``, for at most ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        response = (session or requests).get(
-            _url(base_url, f"/api/orders/{order_id}"), timeout=REQUEST_TIMEOUT
-        )
+        response = (session or requests).get(_url(base_url, f"/api/orders/{order_id}"), timeout=REQUEST_TIMEOUT)
         _expect_status(response, 200)
         status = _json(response).get("status")
         if status == "fulfilled":
@@ -144,9 +142,7 @@ def run_smoke(
                     result = CheckResult(name, ok=True, seconds=time.monotonic() - started, detail=detail)
                 except (SmokeFailure, requests.RequestException, ValueError) as error:
                     failed = True
-                    result = CheckResult(
-                        name, ok=False, seconds=time.monotonic() - started, detail=_why(error)
-                    )
+                    result = CheckResult(name, ok=False, seconds=time.monotonic() - started, detail=_why(error))
             results.append(result)
             report(result)
     return results
@@ -159,9 +155,7 @@ def _url(base_url: str, path: str) -> str:
 def _expect_status(response: requests.Response, expected: int) -> None:
     if response.status_code != expected:
         body = " ".join(response.text.split())[:120]
-        raise SmokeFailure(
-            f"{response.request.method} {response.url} answered {response.status_code}: {body}"
-        )
+        raise SmokeFailure(f"{response.request.method} {response.url} answered {response.status_code}: {body}")
 
 
 def _json(response: requests.Response) -> dict:

@@ -228,9 +228,7 @@ def last_rollout(deployment: client.V1Deployment, replicasets: list[client.V1Rep
 def hpa_summary(hpa: client.V2HorizontalPodAutoscaler) -> HpaStatus:
     """Replicas and CPU utilisation (resource or container-resource metric) of an autoscaling/v2 HPA."""
     target = next((m for m in hpa.spec.metrics or [] if _cpu_source(m)), None)
-    current = next(
-        (m for m in (hpa.status.current_metrics if hpa.status else None) or [] if _cpu_source(m)), None
-    )
+    current = next((m for m in (hpa.status.current_metrics if hpa.status else None) or [] if _cpu_source(m)), None)
     return HpaStatus(
         name=hpa.metadata.name,
         current_replicas=(hpa.status.current_replicas if hpa.status else None) or 0,
@@ -335,11 +333,7 @@ def _cpu_source(metric):  # V2MetricSpec or V2MetricStatus -> its cpu resource s
         return None
     if metric.type == "Resource" and metric.resource and metric.resource.name == "cpu":
         return metric.resource
-    if (
-        metric.type == "ContainerResource"
-        and metric.container_resource
-        and metric.container_resource.name == "cpu"
-    ):
+    if metric.type == "ContainerResource" and metric.container_resource and metric.container_resource.name == "cpu":
         return metric.container_resource
     return None
 

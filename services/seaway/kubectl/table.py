@@ -10,9 +10,7 @@ from datetime import datetime
 from seaway.kubectl.status import ServiceStatus, age
 
 
-def render_table(
-    rows: Sequence[ServiceStatus], *, now: datetime, wide: bool = False, namespaces: bool = False
-) -> str:
+def render_table(rows: Sequence[ServiceStatus], *, now: datetime, wide: bool = False, namespaces: bool = False) -> str:
     """Aligned columns, three spaces apart, headers in capitals, like ``kubectl get``."""
     header = ["SERVICE", "READY", "UP-TO-DATE", "AVAILABLE", "TAG", "RESTARTS(1H)", "LAST-ROLLOUT"]
     header += ["HPA", "MESH", "PDB", "VERDICT"]
@@ -41,9 +39,7 @@ def render_table(
             cells.insert(0, row.namespace)
         lines.append(cells)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join(
-        "   ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
-    )
+    return "\n".join("   ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines)
 
 
 def render_json(rows: Sequence[ServiceStatus]) -> str:

@@ -187,9 +187,7 @@ def pod(
         statuses.append(container_status("istio-proxy", image="docker.io/istio/proxyv2:1.24.0"))
     elif sidecar == "native":
         init_containers.append(
-            client.V1Container(
-                name="istio-proxy", image="docker.io/istio/proxyv2:1.24.0", restart_policy="Always"
-            )
+            client.V1Container(name="istio-proxy", image="docker.io/istio/proxyv2:1.24.0", restart_policy="Always")
         )
         init_statuses.append(container_status("istio-proxy", image="docker.io/istio/proxyv2:1.24.0"))
     annotations = {"ambient.istio.io/redirection": "enabled"} if ambient else {}

@@ -45,9 +45,7 @@ def test_access_line_reads_as_time_level_service_pod_request_and_ids():
 def test_application_line_shows_its_message_and_only_the_ids_it_has():
     line = kit_line(level="WARNING", logger="catalog.cache", message="redis unavailable", trace_id=None)
 
-    assert (
-        format_record(parse(line, POD)) == "12:01:02.345 WARN  catalog  x2x4k  redis unavailable  [req=r-42]"
-    )
+    assert format_record(parse(line, POD)) == "12:01:02.345 WARN  catalog  x2x4k  redis unavailable  [req=r-42]"
 
 
 def test_exception_is_printed_indented_under_its_line():

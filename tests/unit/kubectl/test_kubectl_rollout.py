@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from kubectl_builders import deployment
-
 from seaway.kubectl.rollout import restart_patch, rollout_progress
+from tests.unit.kubectl.kubectl_builders import deployment
 
 
 def test_restart_patch_stamps_the_pod_template_like_kubectl_rollout_restart():
@@ -14,9 +13,7 @@ def test_restart_patch_stamps_the_pod_template_like_kubectl_rollout_restart():
 
     assert restart_patch(now) == {
         "spec": {
-            "template": {
-                "metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-27T12:01:02Z"}}
-            }
+            "template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-27T12:01:02Z"}}}
         }
     }
 

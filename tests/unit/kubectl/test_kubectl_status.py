@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from kubectl_builders import NOW, ago, container_status, deployment, hpa, pdb, pod, replicaset
 from kubernetes import client
 
 from seaway.kubectl.status import (
@@ -18,6 +17,7 @@ from seaway.kubectl.status import (
     selector_matches,
     service_statuses,
 )
+from tests.unit.kubectl.kubectl_builders import NOW, ago, container_status, deployment, hpa, pdb, pod, replicaset
 
 
 def row_of(deployments, pods=(), replicasets=(), hpas=(), pdbs=(), **options):
@@ -66,9 +66,7 @@ def test_spec_change_not_yet_observed_is_progressing():
 
 
 def test_crash_looping_pod_makes_the_service_degraded_and_its_recent_restarts_count():
-    crashing = container_status(
-        ready=False, restarts=17, waiting="CrashLoopBackOff", last_finished=ago(minutes=3)
-    )
+    crashing = container_status(ready=False, restarts=17, waiting="CrashLoopBackOff", last_finished=ago(minutes=3))
     pods = [*three_pods()[:2], pod(suffix="crash", app=crashing, started=ago(minutes=40))]
 
     row = row_of([deployment(ready=2)], pods)
@@ -97,9 +95,7 @@ def test_restarts_that_ended_more_than_an_hour_ago_are_not_counted():
 
 
 def test_no_available_replica_is_down():
-    crashing = container_status(
-        ready=False, restarts=5, waiting="CrashLoopBackOff", last_finished=ago(minutes=1)
-    )
+    crashing = container_status(ready=False, restarts=5, waiting="CrashLoopBackOff", last_finished=ago(minutes=1))
     pods = [pod(suffix=s, app=crashing, started=ago(minutes=10)) for s in ("a1b2c", "d3e4f")]
 
     row = row_of([deployment(replicas=2, ready=0)], pods)
@@ -280,7 +276,5 @@ def test_label_selector_expressions_are_honoured():
 
     assert selector_matches(selector, {"app.kubernetes.io/name": "catalog", "track": "canary"})
     assert not selector_matches(selector, {"app.kubernetes.io/name": "catalog", "track": "beta"})
-    assert not selector_matches(
-        selector, {"app.kubernetes.io/name": "catalog", "track": "stable", "legacy": "1"}
-    )
+    assert not selector_matches(selector, {"app.kubernetes.io/name": "catalog", "track": "stable", "legacy": "1"})
     assert not selector_matches(None, {"app.kubernetes.io/name": "catalog"})

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from kubectl_builders import NOW, deployment, hpa, pdb, pod, replicaset
-
 from seaway.kubectl.status import service_statuses
 from seaway.kubectl.table import render_json, render_table
+from tests.unit.kubectl.kubectl_builders import NOW, deployment, hpa, pdb, pod, replicaset
 
 
 def rows():
