@@ -47,7 +47,7 @@ class FakeApiServer:
         }
     )
     logs: dict[str, list[str]] = field(default_factory=dict)
-    forbidden: set[str] = field(default_factory=set)  # resources that answer 403
+    forbidden: set[tuple[str, str]] = field(default_factory=set)  # (method, resource) pairs that answer 403
     # After a PATCH of a Deployment, successive GETs of it answer these statuses (the last one sticks).
     rollout: dict[str, list[dict]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
@@ -86,7 +86,7 @@ class FakeApiServer:
             match = re.fullmatch(pattern, request.path)
             if match:
                 parts = match.groupdict()
-                if parts.get("resource") in self.forbidden:
+                if (request.method, parts.get("resource")) in self.forbidden:
                     return 403, _forbidden(request.method, parts["resource"], parts.get("ns"))
                 return getattr(self, route)(request, **parts)
         return 404, _status(404, "NotFound", f"the server could not find the requested resource ({request.path})")

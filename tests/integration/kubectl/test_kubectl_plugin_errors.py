@@ -45,7 +45,7 @@ def test_unknown_context(kubectl_seaway):
 
 
 def test_access_denied_shows_the_api_servers_reason(fake_api, kubectl_seaway):
-    fake_api.forbidden.add("deployments")
+    fake_api.forbidden.add(("GET", "deployments"))
 
     result = kubectl_seaway("status")
 
@@ -58,11 +58,14 @@ def test_access_denied_shows_the_api_servers_reason(fake_api, kubectl_seaway):
 
 def test_access_denied_to_patch_on_restart(fake_api, kubectl_seaway):
     fake_api.add("deployments", deployment("catalog"))
-    fake_api.forbidden.add("deployments")
+    fake_api.forbidden.add(("PATCH", "deployments"))
 
     result = kubectl_seaway("restart", "catalog")
 
-    assert one_error_line(result).startswith("access denied (context kind-seaway): ")
+    assert one_error_line(result) == (
+        'access denied (context kind-seaway): deployments is forbidden: User "dev@example.com" cannot patch '
+        f'resource "deployments" in the namespace "{NAMESPACE}"'
+    )
     assert result.returncode == EXIT_ACCESS_DENIED
 
 
