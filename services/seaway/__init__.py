@@ -2,11 +2,25 @@
 
 ``seaway.create_app(name)`` wires configuration, JSON logs, problem+json errors, health and drain;
 see ``../shared/ARCHITECTURE.md`` for the whole design.
+
+The names below are imported on first use, so tools that only need a corner of the package (the
+``kubectl seaway`` plugin, ``seaway up``) start without loading Flask and OpenTelemetry.
 """
 
-from seaway.app import create_app
-from seaway.errors import Problem
-from seaway.health import add_check
-from seaway.openapi import json_body
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "create_app": "seaway.app",
+    "Problem": "seaway.errors",
+    "add_check": "seaway.health",
+    "json_body": "seaway.openapi",
+}
 
 __all__ = ["Problem", "add_check", "create_app", "json_body"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'seaway' has no attribute {name!r}")
