@@ -1,4 +1,5 @@
-"""The ``seaway`` command: ``seaway up`` runs the application locally; ``seaway services`` lists them."""
+"""The ``seaway`` command: ``seaway up`` runs the application locally; ``seaway services`` lists them;
+``seaway cloudformation`` prints the AWS template; ``seaway create-resources`` fills an emulator."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import sys
 from dataclasses import asdict
 
+from seaway import cloudformation, resources
 from seaway import up as local
 from seaway.service import discover
 
@@ -26,9 +28,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     listing = commands.add_parser("services", help="list the declared services")
     listing.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    commands.add_parser(
+        "cloudformation", help="print the CloudFormation of the declared AWS resources and roles (k8s/eks)"
+    )
+    commands.add_parser(
+        "create-resources", help="create the declared AWS resources at AWS_ENDPOINT_URL (an emulator); print them"
+    )
     args = parser.parse_args(argv)
 
     declared = discover()
+    if args.command == "cloudformation":
+        print(cloudformation.render(declared), end="")
+        return 0
+    if args.command == "create-resources":
+        print(json.dumps(resources.create(declared.values()), indent=2, sort_keys=True))
+        return 0
     if args.command == "services":
         if args.output == "json":
             print(json.dumps({name: asdict(service) for name, service in declared.items()}, indent=2))
