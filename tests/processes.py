@@ -168,8 +168,11 @@ class Service(Process):
             "WORKERS": "2",
             "DRAIN_SECONDS": "0",
             "PYTHONUNBUFFERED": "1",
+            # As the chart does: a folder of its own for the workers' metric files, known to the test.
+            "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix=f"seaway-test-metrics-{name}-"),
             **env,
         }
+        self.metrics_dir = Path(full_env["PROMETHEUS_MULTIPROC_DIR"])
         super().__init__(name, [sys.executable, "-m", "gunicorn", "--config", "python:seaway.gunicorn_conf"], full_env)
 
     def start(self, wait: bool = True) -> Service:
@@ -194,3 +197,21 @@ class Service(Process):
 
     def patch(self, path: str, **kwargs) -> requests.Response:
         return requests.patch(self.url + path, timeout=kwargs.pop("timeout", 10), **kwargs)
+
+    def worker_pids(self) -> set[int]:
+        """The gunicorn workers' pids: the master's children."""
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return {int(pid) for pid in children}
+
+    def scrape(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        """``/metrics`` as {(sample name, sorted labels): value}."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        answer = self.get("/metrics")
+        assert answer.status_code == 200, answer.text
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(answer.text)
+            for sample in family.samples
+        }

@@ -32,6 +32,11 @@ def create_app(name: str, *, openapi_document: dict[str, Any] | None = None) -> 
     app = Flask(name)
     app.config["MAX_CONTENT_LENGTH"] = kit.max_request_bytes
     app.extensions["seaway.settings"] = kit
+    # Imported here: ``import seaway`` must not import prometheus_client (see seaway.metrics).
+    from seaway import metrics, tracing
+
+    metrics.install(app, kit.worker_threads)  # first: its timing covers every other hook
+    tracing.instrument_app(app)
     errors.install(app)
     health.install(app, kit.readiness_cache_seconds)
     if openapi_document is not None:

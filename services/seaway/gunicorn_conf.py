@@ -19,13 +19,37 @@ import sys
 import tempfile
 import threading
 
+# Multiprocess metrics: prometheus_client picks its value class when first imported, so the folder must be
+# in the environment before anything imports it (``import seaway`` does not; seaway.metrics does). Pods get
+# it from the chart; anywhere else the master makes a private one that its workers inherit. A given folder
+# is emptied here, in the master, before this process opens a metric file of its own: an emptyDir survives
+# container restarts and pids repeat, so old files would be counted again (on_starting would be too late,
+# the metrics imported below have opened the master's files by then).
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if "prometheus_client" in sys.modules:
+    if _OWN_METRICS_DIR:
+        print("seaway: prometheus_client was imported before PROMETHEUS_MULTIPROC_DIR was set", file=sys.stderr)
+        sys.exit(2)
+elif _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="seaway-metrics-")
+else:
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    for _entry in os.scandir(os.environ["PROMETHEUS_MULTIPROC_DIR"]):
+        if _entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(_entry.path, ignore_errors=True)
+        else:
+            os.unlink(_entry.path)
+
 # gunicorn reads every module-level name that matches a setting ("config" is one), so imports are private.
-from seaway import config as _config
-from seaway import health as _health
-from seaway import lifecycle as _lifecycle
-from seaway import logs as _logs
-from seaway.service import current as _current
-from seaway.service import load_object as _load_object
+from seaway import cloudwatch as _cloudwatch  # noqa: E402
+from seaway import config as _config  # noqa: E402
+from seaway import health as _health  # noqa: E402
+from seaway import lifecycle as _lifecycle  # noqa: E402
+from seaway import logs as _logs  # noqa: E402
+from seaway import metrics as _metrics  # noqa: E402
+from seaway import tracing as _tracing  # noqa: E402
+from seaway.service import current as _current  # noqa: E402
+from seaway.service import load_object as _load_object  # noqa: E402
 
 
 def _fail(message: str) -> None:
@@ -35,9 +59,15 @@ def _fail(message: str) -> None:
 
 try:
     _service = _current()
-    _config.check(_config.KitSettings, *([_load_object(_service.settings)] if _service.settings else []))
+    _config.check(
+        _config.KitSettings,
+        _cloudwatch.CloudWatchSettings,
+        *([_load_object(_service.settings)] if _service.settings else []),
+    )
     _kit = _config.load(_config.KitSettings)
 except (_config.ConfigError, LookupError) as error:
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
     _fail(str(error))
 
 wsgi_app = _service.app
@@ -79,6 +109,17 @@ def when_ready(server) -> None:
         timer.start()
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    _cloudwatch.start_publisher(_service.name)  # one per pod, reading the files every worker writes
+
+
+def post_fork(server, worker) -> None:
+    """In each new worker, before it loads the app: tracing (exporter threads do not survive a fork)."""
+    _tracing.start(_service.name)
+
+
+def child_exit(server, worker) -> None:
+    """In the master, after a worker exited (or was killed): its live gauges stop counting."""
+    _metrics.worker_died(worker.pid)
 
 
 def worker_exit(server, worker) -> None:
@@ -87,4 +128,7 @@ def worker_exit(server, worker) -> None:
 
 
 def on_exit(server) -> None:
+    _cloudwatch.stop_publisher()  # the workers are gone: send the last interval
     shutil.rmtree(os.environ[_health.RUNTIME_DIR_ENV], ignore_errors=True)
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -1,26 +1,64 @@
 """Prometheus metrics of every Seaway service, named after the OpenTelemetry semantic conventions.
 
-The names and labels are a contract: dashboards and alerts in ``k8s/`` depend on them.
+The names and labels are a contract: dashboards and alerts in ``k8s/observability/`` depend on them.
 
-- ``http_server_request_duration_seconds{http_route, http_request_method, http_response_status_code}``
-- ``http_server_active_requests{http_request_method}``
+- ``http_server_request_duration_seconds{http_route, http_request_method, http_response_status_code}``:
+  every request to a route of the service, recorded by the kit (:func:`install`); ``http_route`` is the
+  route template (``/products/<product_id>``), :data:`UNMATCHED_ROUTE` when no route matched (so unknown
+  paths add no series), and the method is ``_OTHER`` when it is not a standard HTTP method. The kit's own
+  ``/livez``, ``/readyz`` and ``/metrics`` are not counted.
+- ``http_server_active_requests{http_request_method}``: requests in flight (summed over live workers)
+- ``seaway_worker_threads``: request threads of the live workers, the capacity in-flight requests use up
 - ``http_client_request_duration_seconds{peer_service, http_request_method, http_response_status_code}``
 - ``seaway_events_published_total{topic, event_type}``
 - ``seaway_events_total{queue, event_type, outcome}`` with outcome processed, failed, dead_lettered, duplicate
 - ``seaway_event_age_seconds{queue, event_type}``: from publication to processing
 - ``seaway_cache_requests_total{cache, result}`` with result hit or miss
 - ``seaway_circuit_breaker_state{peer_service}``: 0 closed, 1 half-open, 2 open
+- ``seaway_cloudwatch_flushes_total``, ``seaway_cloudwatch_put_calls_total{outcome}``,
+  ``seaway_cloudwatch_datums_total``, ``seaway_cloudwatch_dropped_total``: the pod's CloudWatch publisher
+  (:mod:`seaway.cloudwatch`), one per pod in the gunicorn master
 
 Services record through the functions below, never by making metrics of their own.
+
+Several gunicorn workers: prometheus_client's multiprocess mode. Each process writes its values to
+memory-mapped files in ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` (served by any worker) merges them
+all, so a scrape sees the whole pod whichever worker answers. The variable must be set before
+prometheus_client is first imported (it picks its value class at import): the charts set it, and
+:mod:`seaway.gunicorn_conf` makes a private folder when it is absent; ``import seaway`` therefore never
+imports this module. The folder is emptied when the master starts (before it imports this module) and a dead
+worker's live gauges are dropped (:func:`worker_died`); its counters stay, so totals never go backwards.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as _multiprocess
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+UNMATCHED_ROUTE = "unmatched"
+"""The ``http_route`` of every request that matched no route (404s of unknown paths, 405s)."""
+LATENCY_OBJECTIVE_SECONDS = 0.25
+"""The latency objective's threshold: a bucket bound, so "faster than it" is exact in every backend."""
 
 # Few buckets: every series lives in every worker's file in multiprocess mode.
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _AGE_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+_UNCOUNTED_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
 
 SERVER_DURATION = Histogram(
     "http_server_request_duration_seconds",
@@ -32,6 +70,11 @@ SERVER_ACTIVE = Gauge(
     "http_server_active_requests",
     "HTTP server requests in flight.",
     ["http_request_method"],
+    multiprocess_mode="livesum",
+)
+WORKER_THREADS = Gauge(
+    "seaway_worker_threads",
+    "Request threads of the live gunicorn workers.",
     multiprocess_mode="livesum",
 )
 CLIENT_DURATION = Histogram(
@@ -54,6 +97,14 @@ BREAKER_STATE = Gauge(
     "Circuit breaker state per downstream service: 0 closed, 1 half-open, 2 open.",
     ["peer_service"],
     multiprocess_mode="livemax",
+)
+CLOUDWATCH_FLUSHES = Counter("seaway_cloudwatch_flushes", "Intervals the CloudWatch publisher had data to send.")
+CLOUDWATCH_PUT_CALLS = Counter(
+    "seaway_cloudwatch_put_calls", "PutMetricData calls made by the CloudWatch publisher.", ["outcome"]
+)
+CLOUDWATCH_DATUMS = Counter("seaway_cloudwatch_datums", "Metric data entries accepted by CloudWatch.")
+CLOUDWATCH_DROPPED = Counter(
+    "seaway_cloudwatch_dropped", "Metric data entries dropped because the publisher's buffer was full."
 )
 
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
@@ -81,3 +132,65 @@ def cache_lookup(cache: str, hit: bool) -> None:
 
 def breaker_changed(peer_service: str, state: str) -> None:
     BREAKER_STATE.labels(peer_service).set(BREAKER_STATES[state])
+
+
+# --- the kit's side: request metrics, /metrics, the multiprocess folder --------------------------------
+
+
+def install(app: Flask, worker_threads: int) -> None:
+    """Record every request of ``app`` and serve ``/metrics``."""
+    WORKER_THREADS.set(worker_threads)
+    app.before_request(_request_started)
+    app.after_request(_request_finished)
+    app.teardown_request(_request_torn_down)
+    app.add_url_rule("/metrics", "seaway_metrics", _scrape, methods=["GET"])
+
+
+def _request_started() -> None:
+    if request.path in _UNCOUNTED_PATHS:
+        return
+    method = request.method if request.method in _METHODS else "_OTHER"
+    g.seaway_metrics = (method, time.perf_counter())
+    SERVER_ACTIVE.labels(method).inc()
+
+
+def _request_finished(response: Response) -> Response:
+    started = g.pop("seaway_metrics", None)
+    if started is not None:
+        method, at = started
+        rule = request.url_rule
+        route = rule.rule if rule is not None else UNMATCHED_ROUTE
+        SERVER_DURATION.labels(route, method, str(response.status_code)).observe(time.perf_counter() - at)
+        SERVER_ACTIVE.labels(method).dec()
+    return response
+
+
+def _request_torn_down(error: BaseException | None) -> None:
+    # after_request did not run (an error escaped every handler): still leave the in-flight gauge right.
+    started = g.pop("seaway_metrics", None)
+    if started is not None:
+        SERVER_ACTIVE.labels(started[0]).dec()
+
+
+def _scrape() -> Response:
+    """The whole pod's metrics, merged from every process's files in multiprocess mode."""
+    return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def registry() -> Any:
+    """A registry to read this pod's metrics from: all processes' files, or this process alone."""
+    if multiprocess_dir() is None:
+        return REGISTRY
+    merged = CollectorRegistry()
+    _multiprocess.MultiProcessCollector(merged)
+    return merged
+
+
+def worker_died(pid: int) -> None:
+    """In the gunicorn master after a worker exited: its live gauges no longer count."""
+    if multiprocess_dir() is not None:
+        _multiprocess.mark_process_dead(pid)
