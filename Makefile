@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TOOLS  := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(PATH)
 
-.PHONY: run test lint fmt tools lock clean
+.PHONY: run test fuzz lint fmt tools lock clean
 
 ## run: start every storefront service and the AWS emulator on this machine (Ctrl-C stops all)
 run: $(VENV)/.installed
@@ -16,6 +16,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	-@scripts/bootstrap-tools.sh --quiet
 	$(BIN)/pytest
+
+## fuzz: schemathesis against every service's OpenAPI document, with many more examples than `make test`
+fuzz: $(VENV)/.installed
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-500} $(BIN)/pytest tests/fuzz
 
 ## lint: ruff over the Python sources and tests
 lint: $(VENV)/.installed

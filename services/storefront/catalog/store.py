@@ -13,7 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from seaway import aws
 
-_serialize = TypeSerializer().serialize
+_serializer = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
 
 
@@ -84,6 +84,13 @@ class ProductStore:
         except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
             raise ProductNotFound(product_id) from None
         return _from_item(answer["Attributes"])
+
+
+def _serialize(value: Any) -> dict[str, Any]:
+    # JSON Schema counts 12.0 as an integer, so a valid body may carry one; DynamoDB's serializer refuses floats.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _serializer(value)
 
 
 def _now() -> str:
