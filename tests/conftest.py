@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from seaway import resources
-from seaway.service import discover
-from tests.processes import MotoServer, RedisServer, Service
+from seaway.service import discover, url_env
+from tests.processes import MotoServer, OtlpReceiver, RedisServer, Service, free_port
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +26,14 @@ def private_moto() -> Iterator[MotoServer]:
     server = MotoServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    """An OTLP/HTTP trace receiver in this process; services send spans to it when given its ``env()``."""
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +84,94 @@ def start_service():
     yield start
     for service in started:
         service.stop()
+
+
+# --- the storefront: all four services wired to each other -------------------------------------------------
+
+STOREFRONT = ("catalog", "orders", "fulfillment", "gateway")
+# Consumers for tests: short long-polls (quick shutdown), failed messages visible again at once.
+FAST_CONSUMER = {"CONSUMER_WAIT_SECONDS": "1", "CONSUMER_RETRY_SECONDS": "0", "CONSUMER_STOP_SECONDS": "5"}
+# The shared gateway serves many tests from one address: a limit they never reach.
+GENEROUS_RATE_LIMIT = {"RATE_LIMIT_PER_SECOND": "10000", "RATE_LIMIT_BURST": "10000"}
+
+
+@dataclass
+class Storefront:
+    """The storefront's services, by name, and the AWS environment they share."""
+
+    services: dict[str, Service]
+    aws_env: dict[str, str]
+
+    @property
+    def gateway(self) -> Service:
+        return self.services["gateway"]
+
+    @property
+    def catalog(self) -> Service:
+        return self.services["catalog"]
+
+    @property
+    def orders(self) -> Service:
+        return self.services["orders"]
+
+    @property
+    def fulfillment(self) -> Service:
+        return self.services["fulfillment"]
+
+    def stop(self) -> None:
+        for service in reversed(self.services.values()):
+            service.stop()
+
+
+def storefront_env(server: MotoServer, names=STOREFRONT, redis_url: str | None = None, **extra: dict[str, str]):
+    """Each named service's environment: its resources, the others' URLs on free ports, FAST_CONSUMER.
+
+    ``extra`` adds variables per service: ``storefront_env(moto, gateway={"RATE_LIMIT_BURST": "3"})``.
+    """
+    aws_env = create_resources(server, *STOREFRONT)
+    ports = {name: free_port() for name in STOREFRONT}
+    urls = {url_env(name): f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    envs = {}
+    for name in names:
+        envs[name] = {
+            **aws_env,
+            **urls,
+            **dict(discover()[name].local_env),
+            **FAST_CONSUMER,
+            **({"REDIS_URL": redis_url} if redis_url else {}),
+            "PORT": str(ports[name]),
+            **extra.get(name, {}),
+        }
+    return envs, aws_env
+
+
+def start_storefront(server: MotoServer, redis_url: str | None = None, launch=None, **extra) -> Storefront:
+    """Start all four services at once (``launch(name, env)`` starts one; default: a Service) and wait."""
+    envs, aws_env = storefront_env(server, redis_url=redis_url, **extra)
+    launch = launch or (lambda name, env: Service(name, env).start(wait=False))
+    services = {name: launch(name, env) for name, env in envs.items()}
+    for service in services.values():
+        service.wait_ready()
+    return Storefront(services, aws_env)
+
+
+@pytest.fixture(scope="session")
+def storefront(moto, redis_server) -> Iterator[Storefront]:
+    """One storefront for every test that does not stop its services."""
+    shop = start_storefront(moto, redis_url=redis_server.url, gateway=GENEROUS_RATE_LIMIT)
+    yield shop
+    shop.stop()
+
+
+def aws_client(server: MotoServer, name: str):
+    """A boto3 client of the test itself, talking to ``server``."""
+    import boto3
+
+    env = server.aws_env()
+    return boto3.session.Session().client(
+        name,
+        endpoint_url=server.url,
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )

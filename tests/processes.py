@@ -215,3 +215,80 @@ class Service(Process):
             for family in text_string_to_metric_families(answer.text)
             for sample in family.samples
         }
+
+
+class OtlpReceiver:
+    """An OTLP/HTTP trace endpoint in the test process: decodes each protobuf export and keeps its spans."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+            ExportTraceServiceResponse,
+        )
+
+        self.spans: list[dict] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path != "/v1/traces" or self.headers.get("Content-Type") != "application/x-protobuf":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                export = ExportTraceServiceRequest.FromString(body)
+                receiver._keep(export)
+                answer = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _keep(self, export) -> None:
+        spans = []
+        for resource_spans in export.resource_spans:
+            resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    spans.append(
+                        {
+                            "service": resource.get("service.name"),
+                            "name": span.name,
+                            "kind": span.kind,
+                            "trace_id": span.trace_id.hex(),
+                            "span_id": span.span_id.hex(),
+                            "parent_span_id": span.parent_span_id.hex(),
+                            "scope": scope_spans.scope.name,
+                            "attributes": {a.key: a.value.string_value or a.value.int_value for a in span.attributes},
+                        }
+                    )
+        with self._lock:
+            self.spans += spans
+
+    def start(self) -> OtlpReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def env(self) -> dict[str, str]:
+        """What a service needs to export here, in small batches without delay."""
+        return {"OTEL_EXPORTER_OTLP_ENDPOINT": self.url, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+
+    def trace(self, trace_id: str) -> list[dict]:
+        with self._lock:
+            return [span for span in self.spans if span["trace_id"] == trace_id]
