@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, g, request
 from flask.wrappers import Response
 
-from seaway import chaos, config, errors, health, logs, openapi
+from seaway import chaos, config, deadline, errors, health, logs, openapi
 
 access_log = logging.getLogger("seaway.access")
 
@@ -42,6 +42,7 @@ def create_app(name: str, *, openapi_document: dict[str, Any] | None = None) -> 
     if openapi_document is not None:
         openapi.install(app, openapi_document)
     app.before_request(_start_request)
+    deadline.install(app)  # after the request id: a 504 for a spent deadline quotes it
     app.after_request(_finish_request)
     if kit.chaos_enabled:
         chaos.install(app)

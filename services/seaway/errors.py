@@ -36,11 +36,14 @@ _AWS_RETRYABLE = frozenset(
 class Problem(Exception):
     """An error to answer with: status, a short title, a detail for this occurrence, extra members."""
 
-    def __init__(self, status: int, title: str, detail: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: int, title: str, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail or title)
         self.status = status
         self.title = title
         self.detail = detail
+        self.headers = headers or {}  # e.g. Retry-After on a 429 or 503
         self.extra = extra
 
 
@@ -63,7 +66,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Problem)
     def _problem(error: Problem) -> Response:
-        return problem_response(error.status, error.title, error.detail, **error.extra)
+        return problem_response(error.status, error.title, error.detail, error.headers, **error.extra)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:

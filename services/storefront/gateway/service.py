@@ -6,6 +6,7 @@ SERVICE = Service(
     name="gateway",
     description="Public REST API and web page",
     app="storefront.gateway.app:create_app()",
+    settings="storefront.gateway.settings:Settings",
     port=8080,
     calls=("catalog", "orders"),
     callers=("ingress",),

@@ -6,6 +6,7 @@ SERVICE = Service(
     name="orders",
     description="Orders (DynamoDB, idempotent writes), order events to SNS",
     app="storefront.orders.app:create_app()",
+    settings="storefront.orders.settings:Settings",
     port=8082,
     calls=("catalog",),
     callers=("gateway", "fulfillment"),

@@ -1,0 +1,46 @@
+"""Deadline propagation: a caller's remaining time budget travels with every call.
+
+The budget is carried in Envoy's ``x-envoy-expected-rq-timeout-ms`` header, so a timeout the mesh sets on a
+route (Istio's VirtualService ``timeout``) and the one Seaway's client sends mean the same thing. The kit
+reads it in a ``before_request`` hook (:func:`install`, called by ``create_app``): a request whose budget is
+already spent gets 504 problem+json at once, without doing work nobody waits for; otherwise the deadline is
+kept for the request, and :mod:`seaway.client` bounds every outbound call by what is left of it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, g, has_request_context, request
+
+from seaway.errors import problem_response
+
+HEADER = "x-envoy-expected-rq-timeout-ms"
+
+
+def install(app: Flask) -> None:
+    app.before_request(_read_deadline)
+
+
+def _read_deadline():
+    raw = request.headers.get(HEADER, "").strip()
+    if not raw.isdigit():  # absent or not a plain number: no deadline
+        return None
+    budget_ms = int(raw)
+    if budget_ms <= 0:
+        return problem_response(504, "Gateway Timeout", "the caller's deadline has already passed")
+    g.seaway_deadline = time.monotonic() + budget_ms / 1000
+    return None
+
+
+def remaining() -> float | None:
+    """Seconds left before the current request's deadline (negative once passed); None without one."""
+    if not has_request_context():
+        return None
+    deadline = g.get("seaway_deadline")
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def header_value(seconds: float) -> str:
+    """The header's value for a budget of ``seconds`` (whole milliseconds, at least 1)."""
+    return str(max(1, int(seconds * 1000)))

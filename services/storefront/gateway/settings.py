@@ -1,0 +1,18 @@
+"""The gateway's own settings (the kit's are in seaway.config.KitSettings)."""
+
+from dataclasses import dataclass
+
+from seaway.client import ClientSettings
+from seaway.config import setting
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(ClientSettings):
+    catalog_url: str = setting()
+    orders_url: str = setting()
+    # Rate limits held in Redis when set (shared by every worker and pod); per process otherwise.
+    redis_url: str | None = setting(None)
+    # Each client (address, or the first X-Forwarded-For hop) gets this many requests a second...
+    rate_limit_per_second: float = setting(20.0, minimum=0.001, maximum=1_000_000)
+    # ...and may burst up to this many at once.
+    rate_limit_burst: int = setting(40, minimum=1, maximum=1_000_000)

@@ -1,0 +1,144 @@
+"""Orders in DynamoDB: placed once per idempotency key, read by id or by customer, marked fulfilled."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from seaway import aws
+
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+
+# Kept in the item for the service's own bookkeeping, never shown to clients.
+INTERNAL_FIELDS = ("request_fingerprint", "published")
+
+
+class OrderNotFound(LookupError):
+    pass
+
+
+class IdempotencyConflict(ValueError):
+    """The idempotency key was used before for a different request."""
+
+
+class OrderStore:
+    """The orders table and its ``by-customer`` index (customer_id, created_at)."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def ping(self) -> None:
+        """Readiness: the table exists and DynamoDB answers."""
+        aws.client("dynamodb", probe=True).describe_table(TableName=self.table)
+
+    def place(self, order: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Write ``order`` unless its id exists; (the stored order, True when this call wrote it).
+
+        The id is derived from the idempotency key, so this one conditional write is what makes concurrent
+        retries of the same request create one order. An existing order placed by a different request
+        (another fingerprint) raises IdempotencyConflict.
+        """
+        dynamodb = aws.client("dynamodb")
+        try:
+            dynamodb.put_item(
+                TableName=self.table, Item=_to_item(order), ConditionExpression="attribute_not_exists(id)"
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            existing = self.find(order["id"])
+            if existing is None:  # deleted in between: never happens in this service, but do not guess
+                raise
+            if existing.get("request_fingerprint") != order["request_fingerprint"]:
+                raise IdempotencyConflict(order["id"]) from None
+            return existing, False
+        return order, True
+
+    def find(self, order_id: str) -> dict[str, Any] | None:
+        item = (
+            aws.client("dynamodb")
+            .get_item(TableName=self.table, Key={"id": {"S": order_id}}, ConsistentRead=True)
+            .get("Item")
+        )
+        return _from_item(item) if item else None
+
+    def get(self, order_id: str) -> dict[str, Any]:
+        order = self.find(order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        return order
+
+    def for_customer(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
+        """The customer's most recent orders, newest first."""
+        answer = aws.client("dynamodb").query(
+            TableName=self.table,
+            IndexName="by-customer",
+            KeyConditionExpression="customer_id = :customer",
+            ExpressionAttributeValues={":customer": {"S": customer_id}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [_from_item(item) for item in answer["Items"]]
+
+    def mark_published(self, order_id: str) -> None:
+        aws.client("dynamodb").update_item(
+            TableName=self.table,
+            Key={"id": {"S": order_id}},
+            UpdateExpression="SET published = :true",
+            ExpressionAttributeValues={":true": {"BOOL": True}},
+        )
+
+    def fulfil(self, order_id: str, receipt: str) -> dict[str, Any]:
+        """Mark the order fulfilled; again is harmless (the first fulfilment time and receipt stay)."""
+        dynamodb = aws.client("dynamodb")
+        now = now_iso()
+        try:
+            answer = dynamodb.update_item(
+                TableName=self.table,
+                Key={"id": {"S": order_id}},
+                UpdateExpression=(
+                    "SET #status = :fulfilled, fulfilled_at = if_not_exists(fulfilled_at, :now), "
+                    "receipt = if_not_exists(receipt, :receipt), updated_at = :now"
+                ),
+                ConditionExpression="attribute_exists(id)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":fulfilled": {"S": "fulfilled"},
+                    ":now": {"S": now},
+                    ":receipt": {"S": receipt},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            raise OrderNotFound(order_id) from None
+        return _from_item(answer["Attributes"])
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def public(order: dict[str, Any]) -> dict[str, Any]:
+    """The order as clients see it."""
+    return {key: value for key, value in order.items() if key not in INTERNAL_FIELDS}
+
+
+def _to_item(order: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serialize(value) for key, value in order.items() if value is not None}
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _plain(_deserialize(value)) for key, value in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; every number here is an integer."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(entry) for entry in value]
+    if isinstance(value, dict):
+        return {key: _plain(entry) for key, entry in value.items()}
+    return value
