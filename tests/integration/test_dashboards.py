@@ -1,0 +1,156 @@
+"""Dashboards and alerts in k8s/observability: valid, current, and querying only metrics services expose."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from seaway import metrics
+from tests.conftest import create_resources
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDER = ROOT / "k8s" / "observability"
+PROMQL_WORDS = {
+    "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "le",
+}  # fmt: skip
+
+
+def render_module():
+    spec = importlib.util.spec_from_file_location("observability_render", FOLDER / "render.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def dashboards() -> dict[str, dict]:
+    return {path.name: json.loads(path.read_text()) for path in sorted((FOLDER / "grafana").glob("*.json"))}
+
+
+def rule() -> dict:
+    return yaml.safe_load((FOLDER / "prometheusrule.yaml").read_text())
+
+
+def dashboard_exprs(dashboard: dict) -> list[str]:
+    found = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    found += [v["definition"] for v in dashboard["templating"]["list"] if v.get("definition")]
+    return found
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression selects (functions, keywords, labels and numbers left out)."""
+    text = re.sub(r'"(?:\\.|[^"\\])*"', '""', expr)  # strings
+    text = re.sub(r"\{[^}]*\}", "", text)  # label matchers
+    text = re.sub(r"\[[^\]]*\]", "", text)  # ranges
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", text)
+    text = re.sub(r"label_values\((\w+)\s*,\s*\w+\)", r"\1", text)  # Grafana's variable query
+    names = set()
+    for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", text):
+        name, rest = match.group(0), text[match.end() :].lstrip()
+        if rest.startswith("(") or name in PROMQL_WORDS or text[match.start() - 1 : match.start()] == "$":
+            continue
+        names.add(name)
+    return names
+
+
+def recorded_names() -> set[str]:
+    return {r["record"] for group in rule()["spec"]["groups"] for r in group["rules"] if "record" in r}
+
+
+@pytest.fixture(scope="module")
+def exposed(moto) -> set[str]:
+    """Sample names a live catalog exposes after a few requests (every kit metric it records)."""
+    from tests.processes import Service
+
+    catalog = Service("catalog", create_resources(moto, "catalog")).start()
+    try:
+        product = {"id": "dashboard-check", "name": "Cup", "price_cents": 900}
+        assert catalog.post("/products", json=product).status_code in (201, 409)
+        catalog.get("/products")
+        catalog.get("/products/dashboard-check")
+        catalog.get("/products/no-such-product")
+        text = catalog.get("/metrics").text
+    finally:
+        catalog.stop()
+    return {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+def kit_sample_names() -> set[str]:
+    """Every sample name the kit's metric definitions can expose (histogram and counter suffixes included)."""
+    names = set()
+    for family in metrics.REGISTRY.collect():
+        suffixes = {"histogram": ("_bucket", "_sum", "_count"), "counter": ("_total",)}.get(family.type, ("",))
+        names |= {family.name + suffix for suffix in suffixes}
+    return names
+
+
+def test_the_files_are_what_render_py_writes():
+    for path, text in render_module().rendered().items():
+        assert path.read_text() == text, f"{path} is stale: run python k8s/observability/render.py"
+
+
+def test_catalog_and_application_dashboards_query_only_metrics_a_live_service_exposes(exposed):
+    allowed = exposed | recorded_names()
+    assert "http_server_request_duration_seconds_bucket" in exposed and "seaway_worker_threads" in exposed
+    for name in ("catalog.json", "storefront.json"):
+        used = {n for expr in dashboard_exprs(dashboards()[name]) for n in metric_names(expr)}
+        assert used and used <= allowed, f"{name} queries {used - allowed}"
+
+
+def test_every_dashboard_and_rule_queries_only_kit_metrics_or_recording_rules(exposed):
+    allowed = exposed | kit_sample_names() | recorded_names()
+    assert set(dashboards()) == {"gateway.json", "catalog.json", "orders.json", "fulfillment.json", "storefront.json"}
+    for name, dashboard in dashboards().items():
+        assert dashboard["uid"] and dashboard["panels"]
+        for panel in dashboard["panels"]:
+            assert panel["targets"], panel["title"]
+        used = {n for expr in dashboard_exprs(dashboard) for n in metric_names(expr)}
+        assert used <= allowed, f"{name} queries {used - allowed}"
+    for group in rule()["spec"]["groups"]:
+        for entry in group["rules"]:
+            assert metric_names(entry["expr"]) <= allowed, entry
+
+
+def test_the_prometheus_rule_has_multiwindow_burn_rate_alerts_for_both_objectives():
+    alerts = {r["alert"]: r for group in rule()["spec"]["groups"] for r in group["rules"] if "alert" in r}
+    for objective in ("availability", "latency"):
+        fast = alerts[f"Seaway{objective.capitalize()}BudgetBurnFast"]["expr"]
+        slow = alerts[f"Seaway{objective.capitalize()}BudgetBurnSlow"]["expr"]
+        for window in ("1h", "5m", "6h", "30m"):
+            assert f"job:slo_{objective}_errors:ratio_rate{window} >" in fast
+        for window in ("1d", "2h", "3d", "6h"):
+            assert f"job:slo_{objective}_errors:ratio_rate{window} >" in slow
+    assert "14.4 * 0.001" in alerts["SeawayAvailabilityBudgetBurnFast"]["expr"]
+    assert "(1 * 0.01)" in alerts["SeawayLatencyBudgetBurnSlow"]["expr"]
+    assert alerts["SeawayAvailabilityBudgetBurnFast"]["labels"]["severity"] == "critical"
+    assert alerts["SeawayAvailabilityBudgetBurnSlow"]["labels"]["severity"] == "warning"
+
+
+def test_the_prometheus_rule_validates_against_the_crd_schema():
+    folder = Path(os.environ.get("SEAWAY_SCHEMAS") or ROOT.parent / "shared" / "schemas")
+    schema_path = folder / "crds" / "monitoring.coreos.com" / "prometheusrule_v1.json"
+    if not schema_path.exists():
+        pytest.skip(f"no PrometheusRule schema at {schema_path} (set SEAWAY_SCHEMAS to the shared schemas folder)")
+    # Draft 7, as the chart tests do; the CRD's patterns use Go's regex syntax, not checked as Python's.
+    jsonschema.Draft7Validator(json.loads(schema_path.read_text())).validate(rule())
+
+
+def test_the_cloudwatch_template_passes_cfn_lint_and_uses_the_published_metrics():
+    template = (FOLDER / "cloudwatch.yaml").read_text()
+    names = set(re.findall(r"MetricName: (\w+)", template)) | set(re.findall(r"Errors: (\w+), Target", template))
+    names |= set(re.findall(r"\[!Ref Namespace, (\w+),", template))
+    assert names == {"Requests", "Errors", "SlowRequests", "Latency"}, names
+    linter = shutil.which("cfn-lint") or shutil.which("cfn-lint", path=str(ROOT / ".venv" / "bin"))
+    if linter is None:
+        pytest.skip("cfn-lint not found (pip install cfn-lint)")
+    result = subprocess.run([linter, str(FOLDER / "cloudwatch.yaml")], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
