@@ -1,0 +1,88 @@
+"""The storefront on kind, through the mesh: orders are fulfilled, strangers are refused, Prometheus sees all."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from seaway.kubectl.smoke import run_smoke
+from seaway.service import discover
+from tests.e2e.conftest import NAMESPACE, Cluster
+
+pytestmark = pytest.mark.e2e
+
+
+def test_an_order_placed_through_the_istio_ingress_is_fulfilled(cluster: Cluster):
+    results = run_smoke(cluster.ingress_url, timeout=90)
+    assert all(result.ok for result in results), "\n".join(map(str, results))
+
+
+def test_a_pod_outside_the_mesh_cannot_call_orders(cluster: Cluster):
+    """STRICT mTLS refuses plaintext, and orders' AuthorizationPolicy admits only its declared callers."""
+    namespace = f"outside-{uuid.uuid4().hex[:6]}"
+    cluster.kubectl("create", "namespace", namespace)
+    cluster.kubectl("label", "namespace", namespace, "istio-injection=disabled")
+    try:
+        result = cluster.kubectl(
+            "run", "stranger", "--namespace", namespace, "--restart=Never", "--attach", "--rm", "--quiet",
+            "--image=curlimages/curl:8.11.1", "--command", "--",
+            "curl", "--silent", "--max-time", "10", "--output", "/dev/null", "--write-out", "%{http_code}",
+            f"http://orders.{NAMESPACE}.svc.cluster.local:8080/readyz",
+            timeout=240,
+            check=False,
+        )  # fmt: skip
+        status = result.stdout.strip()[-3:]
+        assert status != "200", f"a pod outside the mesh reached orders: {result.stdout} {result.stderr}"
+    finally:
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def test_prometheus_scrapes_every_service(cluster: Cluster):
+    wanted = set(discover())
+    deadline = time.monotonic() + 180
+    up: set[str] = set()
+    while True:
+        answer = requests.get(
+            f"{cluster.prometheus_url}/api/v1/query", params={"query": f'up{{namespace="{NAMESPACE}"}}'}, timeout=10
+        )
+        answer.raise_for_status()
+        up = {
+            sample["metric"].get("service", sample["metric"].get("job", ""))
+            for sample in answer.json()["data"]["result"]
+            if sample["value"][1] == "1"
+        }
+        if wanted <= up or time.monotonic() > deadline:
+            break
+        time.sleep(10)
+    assert wanted <= up, f"up==1 for {sorted(up)}; missing {sorted(wanted - up)}"
+
+
+def _kubectl_seaway(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
+    plugin = shutil.which("kubectl-seaway", path=str(Path(sys.executable).parent)) or "kubectl-seaway"
+    return subprocess.run(
+        [plugin, *args, "--context", cluster.context, "--namespace", NAMESPACE],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ,
+    )
+
+
+def test_kubectl_seaway_status_shows_every_service(cluster: Cluster):
+    result = _kubectl_seaway(cluster, "status")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in discover():
+        assert name in result.stdout
+
+
+def test_kubectl_seaway_smoke_passes_against_the_cluster(cluster: Cluster):
+    result = _kubectl_seaway(cluster, "smoke", "--timeout", "90s")
+    assert result.returncode == 0, result.stdout + result.stderr
