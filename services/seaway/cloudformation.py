@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from seaway.service import Bucket, Queue, Service, Table, Topic, physical_name
+from seaway.service import Bucket, Queue, Service, Table, Topic, dead_letter_name, physical_name
 
 # Data-plane actions only: no table or index administration, no deletes (the storefront keeps its records).
 TABLE_ACTIONS = (
@@ -216,7 +216,7 @@ def _queue(
     resources[dead_letter] = {
         "Type": "AWS::SQS::Queue",
         "Properties": {
-            "QueueName": f"{physical}-dlq",
+            "QueueName": dead_letter_name(service, queue),
             "MessageRetentionPeriod": 1_209_600,  # 14 days, the longest: time to look at a poison message
             "SqsManagedSseEnabled": True,
             "Tags": _tags(service),

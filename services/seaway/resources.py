@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 
 from seaway import aws
-from seaway.service import Bucket, Queue, Service, Table, Topic, physical_name, resource_env
+from seaway.service import Bucket, Queue, Service, Table, Topic, dead_letter_name, physical_name, resource_env
 
 
 def create(services: Iterable[Service]) -> dict[str, dict[str, str]]:
@@ -36,7 +36,7 @@ def create(services: Iterable[Service]) -> dict[str, dict[str, str]]:
             elif isinstance(resource, Topic):
                 env[resource_env(resource)] = topic_arns[resource.name]
             elif isinstance(resource, Queue):
-                env[resource_env(resource)] = _create_queue(name, resource, topic_arns)
+                env[resource_env(resource)] = _create_queue(service, resource, topic_arns)
             elif isinstance(resource, Bucket):
                 _create_bucket(name)
                 env[resource_env(resource)] = name
@@ -73,9 +73,10 @@ def _create_table(name: str, table: Table) -> None:
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
 
 
-def _create_queue(name: str, queue: Queue, topic_arns: dict[str, str]) -> str:
+def _create_queue(service: Service, queue: Queue, topic_arns: dict[str, str]) -> str:
     sqs = aws.client("sqs")
-    dlq_url = sqs.create_queue(QueueName=queue.dead_letter_name)["QueueUrl"]
+    name = physical_name(service, queue)
+    dlq_url = sqs.create_queue(QueueName=dead_letter_name(service, queue))["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     url = sqs.create_queue(
         QueueName=name,

@@ -40,8 +40,8 @@ class Topic:
 class Queue:
     """An SQS queue the service consumes, subscribed to ``topic``, with a dead-letter queue.
 
-    A message received ``max_receives`` times without being deleted moves to ``<name>-dlq``
-    through the queue's redrive policy.
+    A message received ``max_receives`` times without being deleted moves to the dead-letter queue
+    (:func:`dead_letter_name`: ``<physical name>-dlq``) through the queue's redrive policy.
     """
 
     name: str
@@ -49,10 +49,6 @@ class Queue:
     max_receives: int = 5
     visibility_timeout: int = 30
     kind: str = field(default="queue", init=False)
-
-    @property
-    def dead_letter_name(self) -> str:
-        return f"{self.name}-dlq"
 
 
 @dataclass(frozen=True)
@@ -111,6 +107,11 @@ def resource_env(resource: Resource) -> str:
 def physical_name(service: Service, resource: Resource) -> str:
     """The default physical name of a resource: ``<part_of>-<name>`` (``storefront-products``)."""
     return f"{service.part_of}-{resource.name}"
+
+
+def dead_letter_name(service: Service, queue: Queue) -> str:
+    """The physical name of a queue's dead-letter queue: ``storefront-fulfillment-dlq``."""
+    return f"{physical_name(service, queue)}-dlq"
 
 
 def url_env(service_name: str) -> str:
