@@ -123,10 +123,17 @@ class Storefront:
             service.stop()
 
 
-def storefront_env(server: MotoServer, names=STOREFRONT, redis_url: str | None = None, **extra: dict[str, str]):
+def storefront_env(
+    server: MotoServer,
+    names=STOREFRONT,
+    redis_url: str | None = None,
+    common: dict[str, str] | None = None,
+    **extra: dict[str, str],
+):
     """Each named service's environment: its resources, the others' URLs on free ports, FAST_CONSUMER.
 
-    ``extra`` adds variables per service: ``storefront_env(moto, gateway={"RATE_LIMIT_BURST": "3"})``.
+    ``common`` adds variables to every service; ``extra`` per service:
+    ``storefront_env(moto, gateway={"RATE_LIMIT_BURST": "3"})``.
     """
     aws_env = create_resources(server, *STOREFRONT)
     ports = {name: free_port() for name in STOREFRONT}
@@ -139,15 +146,19 @@ def storefront_env(server: MotoServer, names=STOREFRONT, redis_url: str | None =
             **dict(discover()[name].local_env),
             **FAST_CONSUMER,
             **({"REDIS_URL": redis_url} if redis_url else {}),
+            **(common or {}),
             "PORT": str(ports[name]),
+            "OTEL_SERVICE_NAME": name,
             **extra.get(name, {}),
         }
     return envs, aws_env
 
 
-def start_storefront(server: MotoServer, redis_url: str | None = None, launch=None, **extra) -> Storefront:
+def start_storefront(
+    server: MotoServer, redis_url: str | None = None, common: dict[str, str] | None = None, launch=None, **extra
+) -> Storefront:
     """Start all four services at once (``launch(name, env)`` starts one; default: a Service) and wait."""
-    envs, aws_env = storefront_env(server, redis_url=redis_url, **extra)
+    envs, aws_env = storefront_env(server, redis_url=redis_url, common=common, **extra)
     launch = launch or (lambda name, env: Service(name, env).start(wait=False))
     services = {name: launch(name, env) for name, env in envs.items()}
     for service in services.values():
@@ -156,9 +167,9 @@ def start_storefront(server: MotoServer, redis_url: str | None = None, launch=No
 
 
 @pytest.fixture(scope="session")
-def storefront(moto, redis_server) -> Iterator[Storefront]:
-    """One storefront for every test that does not stop its services."""
-    shop = start_storefront(moto, redis_url=redis_server.url, gateway=GENEROUS_RATE_LIMIT)
+def storefront(moto, redis_server, otlp_receiver) -> Iterator[Storefront]:
+    """One storefront for every test that does not stop its services; its traces go to ``otlp_receiver``."""
+    shop = start_storefront(moto, redis_url=redis_server.url, common=otlp_receiver.env(), gateway=GENEROUS_RATE_LIMIT)
     yield shop
     shop.stop()
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.processes import free_port, wait_for
+from tests.processes import answers, free_port, wait_for
 
 SEAWAY = Path(sys.executable).with_name("seaway")
+PORTS = {"gateway": 8080, "catalog": 8081, "orders": 8082, "fulfillment": 8083}
 
 
 def descendants(pid: int) -> set[int]:
@@ -69,16 +70,16 @@ def start_up(*args: str) -> subprocess.Popen:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find child processes")
-def test_up_serves_seeded_products_and_ctrl_c_leaves_no_process():
-    offset = free_offset(8081)
+def test_up_runs_the_whole_storefront_an_order_is_fulfilled_and_ctrl_c_leaves_no_process():
+    offset = free_offset(*PORTS.values())
     emulator_port = free_port()
-    runner = start_up("catalog", "--port-offset", str(offset), "--emulator-port", str(emulator_port))
-    url = f"http://127.0.0.1:{8081 + offset}/products"
+    runner = start_up("--port-offset", str(offset), "--emulator-port", str(emulator_port))
+    urls = {name: f"http://127.0.0.1:{port + offset}" for name, port in PORTS.items()}
     try:
 
         def products():
             try:
-                answer = requests.get(url, timeout=2)
+                answer = requests.get(urls["catalog"] + "/products", timeout=2)
             except requests.RequestException:
                 assert runner.poll() is None, runner.stderr.read()
                 return None
@@ -86,13 +87,24 @@ def test_up_serves_seeded_products_and_ctrl_c_leaves_no_process():
 
         items = wait_for(products, message="seeded products")
         assert {"espresso-beans", "burr-grinder"} <= {item["id"] for item in items}
+        wait_for(lambda: all(answers(url + "/readyz") for url in urls.values()), message="every service ready")
+        order = {"customer_id": "c-up", "items": [{"product_id": "burr-grinder", "quantity": 1}]}
+        placed = requests.post(urls["gateway"] + "/api/orders", json=order, timeout=10)
+        assert placed.status_code == 201, placed.text
+        wait_for(
+            lambda: (
+                requests.get(urls["gateway"] + placed.headers["Location"], timeout=5).json()["status"] == "fulfilled"
+            ),
+            timeout=30,
+            message="the order to be fulfilled",
+        )
         children = descendants(runner.pid)
-        assert len(children) >= 4  # the emulator, a gunicorn master and its two workers
+        assert len(children) >= 13  # the emulator, and four gunicorn masters with two workers each
     finally:
         runner.send_signal(signal.SIGINT)
         stdout, stderr = runner.communicate(timeout=60)
     assert runner.returncode == 0, stderr
-    assert url.removesuffix("/products") in stdout  # the table of URLs
+    assert all(url in stdout for url in urls.values())  # the table of URLs
     assert not [pid for pid in children if alive(pid)]
 
 

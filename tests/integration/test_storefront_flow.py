@@ -4,6 +4,7 @@ with SNS, SQS, S3 and DynamoDB in a moto server."""
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import uuid
 
@@ -13,6 +14,7 @@ from tests.conftest import aws_client
 from tests.processes import wait_for
 
 PROBLEM = "application/problem+json"
+SERVER, CONSUMER = 2, 5  # OTLP span kinds
 
 
 def new_customer() -> str:
@@ -153,3 +155,29 @@ def test_unknown_orders_products_and_routes_are_problem_json(storefront):
         assert answer.status_code == 404, path
         assert answer.headers["Content-Type"] == PROBLEM
     assert storefront.gateway.get("/api/products", params={"limit": "0"}).status_code == 400
+
+
+def test_one_trace_follows_an_order_from_the_gateway_through_sns_and_sqs_to_fulfillment(storefront, otlp_receiver):
+    trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
+    placed = storefront.gateway.post(
+        "/api/orders",
+        json=order_request(new_customer()),
+        headers={"traceparent": f"00-{trace_id}-{parent}-01"},
+    )
+    assert placed.status_code == 201
+    wait_for(lambda: fulfilled(storefront, placed.json()["id"]), timeout=20, message="the order to be fulfilled")
+
+    def consumed() -> list[dict] | None:
+        spans = otlp_receiver.trace(trace_id)
+        reported = [s for s in spans if s["service"] == "orders" and s["kind"] == SERVER and "PUT" in s["name"]]
+        return spans if reported and any(s["kind"] == CONSUMER for s in spans) else None
+
+    spans = wait_for(consumed, timeout=30, message="the consumer's span in the order's trace")
+    assert {"gateway", "catalog", "orders", "fulfillment"} <= {span["service"] for span in spans}
+    (consumer,) = [span for span in spans if span["kind"] == CONSUMER]
+    assert consumer["service"] == "fulfillment" and consumer["name"].endswith(" process")
+    publishers = {span["span_id"] for span in spans if span["service"] == "orders"}
+    assert consumer["parent_span_id"] in publishers  # continued from the context orders published with
+    fulfillment_spans = {span["span_id"]: span for span in spans if span["service"] == "fulfillment"}
+    (report,) = [s for s in spans if s["service"] == "orders" and s["kind"] == SERVER and "PUT" in s["name"]]
+    assert report["parent_span_id"] in fulfillment_spans  # fulfillment's call to orders, in the same trace

@@ -1,0 +1,69 @@
+"""The storefront page in a real headless Chromium (Debian's chromium and chromium-driver), over the real
+storefront: browse, place an order, watch it become fulfilled."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="chromium and chromedriver not found: install the Debian packages chromium and chromium-driver "
+    "(.ci/run does)",
+)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_a_shopper_places_an_order_on_the_page_and_sees_it_fulfilled(storefront, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 30)
+    browser.get(storefront.gateway.url + "/")
+    row = wait.until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-product-id="espresso-beans"]'))
+    )
+    assert "Espresso beans" in row.text
+    quantity = row.find_element(By.CSS_SELECTOR, "input.quantity")
+    quantity.clear()
+    quantity.send_keys("2")
+    wait.until(expected_conditions.element_to_be_clickable((By.ID, "place-order"))).click()
+
+    status = browser.find_element(By.ID, "order-status")
+    wait.until(lambda _: status.get_attribute("data-status") == "fulfilled")
+    order_id = status.get_attribute("data-order-id")
+    assert order_id and "fulfilled" in status.text
+
+    order = storefront.gateway.get(f"/api/orders/{order_id}").json()
+    assert order["status"] == "fulfilled"
+    assert [(line["product_id"], line["quantity"]) for line in order["items"]] == [("espresso-beans", 2)]
+    listed = wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, '#orders li[data-status="fulfilled"]'))
+    assert any(order_id in item.text for item in listed)
