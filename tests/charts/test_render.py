@@ -154,10 +154,12 @@ def test_kind_talks_to_the_emulator_and_eks_never_does(rendered: dict[str, list[
         return config["data"]
 
     assert env("kind", "catalog")["AWS_ENDPOINT_URL"].startswith("http://moto.")
+    assert env("kind", "catalog")["AWS_ACCESS_KEY_ID"] == "emulator"
     assert env("kind", "catalog")["REDIS_URL"].startswith("redis://")
     assert env("kind", "fulfillment")["FULFILLMENT_QUEUE_URL"].startswith("http://moto.")
     for service in ("gateway", "catalog", "orders", "fulfillment"):
         assert "AWS_ENDPOINT_URL" not in env("eks", service)
+        assert "AWS_ACCESS_KEY_ID" not in env("eks", service)  # Pod Identity, never static keys
         assert env("eks", service)["SEAWAY_CLOUDWATCH"] == "emf"
         assert env("eks", service)["OTEL_EXPORTER_OTLP_ENDPOINT"]
     assert env("eks", "fulfillment")["FULFILLMENT_QUEUE_URL"].startswith("https://sqs.eu-west-1.amazonaws.com/")

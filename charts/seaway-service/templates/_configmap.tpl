@@ -18,6 +18,9 @@ READINESS_CACHE_SECONDS: {{ .Values.readinessCacheSeconds | quote }}
 AWS_REGION: {{ $g.aws.region | quote }}
 {{- with $g.aws.endpointUrl }}
 AWS_ENDPOINT_URL: {{ . | quote }}
+# The emulator accepts any key; boto3 refuses to sign without one. Never set where there is no emulator.
+AWS_ACCESS_KEY_ID: "emulator"
+AWS_SECRET_ACCESS_KEY: "emulator"
 {{- end }}
 OTEL_SERVICE_NAME: {{ include "seaway-service.name" . | quote }}
 {{- with $g.otel.endpoint }}
