@@ -1,0 +1,42 @@
+"""Event bodies: versioned JSON that round-trips, and messages that are not events are recognised."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from seaway.events import BadEvent, Event
+
+
+def test_an_event_round_trips_through_json_with_every_field():
+    event = Event.new("order.placed", {"order_id": "o-1", "total_cents": 4800}, id="order-placed-o-1")
+    assert event.version == 1 and event.time.endswith("Z")
+    body = event.to_json()
+    assert list(json.loads(body)) == ["id", "type", "version", "time", "data"]
+    assert Event.from_json(body) == event
+    assert 0 <= event.age_seconds() < 60
+
+
+def test_events_are_immutable():
+    event = Event.new("order.placed", {})
+    with pytest.raises(AttributeError):
+        event.type = "order.cancelled"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        json.dumps({"id": "e-1", "type": "order.placed", "version": 1, "time": "2026-01-01T00:00:00Z"}),
+        json.dumps({"id": "e-1", "type": "order.placed", "version": "1", "time": "t", "data": {}}),
+        json.dumps({"id": "e-1", "type": "order.placed", "version": True, "time": "t", "data": {}}),
+        json.dumps({"id": 7, "type": "order.placed", "version": 1, "time": "t", "data": {}}),
+        json.dumps({"id": "e-1", "type": "order.placed", "version": 1, "time": "t", "data": []}),
+    ],
+    ids=["not-json", "not-an-object", "no-data", "version-string", "version-bool", "id-number", "data-list"],
+)
+def test_a_body_that_is_not_an_event_is_a_bad_event(body):
+    with pytest.raises(BadEvent):
+        Event.from_json(body)
