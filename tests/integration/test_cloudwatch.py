@@ -91,15 +91,16 @@ def test_api_calls_are_one_per_interval_whatever_the_request_rate_and_worker_cou
     namespace = f"SeawayTest{uuid.uuid4().hex[:8]}"
     catalog = start_service("catalog", api_env(moto, namespace, WORKERS=str(workers)))
     get_many(f"{catalog.url}/products", count, concurrency)
-    wait_for(
-        lambda: statistic(moto, namespace, "Requests", route("/products"), "Sum") == count,
-        timeout=30,
-        interval=0.3,
-        message="the requests in CloudWatch",
-    )
-    flushes = counter(catalog, "seaway_cloudwatch_flushes_total")
-    calls = counter(catalog, "seaway_cloudwatch_put_calls_total", outcome="ok")
-    datums = counter(catalog, "seaway_cloudwatch_datums_total")
+
+    def settled() -> tuple[float, float, float] | None:
+        # Counters are read between intervals: a flush counts itself before its call returns.
+        flushes = counter(catalog, "seaway_cloudwatch_flushes_total")
+        calls = counter(catalog, "seaway_cloudwatch_put_calls_total", outcome="ok")
+        datums = counter(catalog, "seaway_cloudwatch_datums_total")
+        arrived = statistic(moto, namespace, "Requests", route("/products"), "Sum") == count
+        return (flushes, calls, datums) if arrived and calls == flushes else None
+
+    flushes, calls, datums = wait_for(settled, timeout=30, interval=0.3, message="the requests in CloudWatch")
     print(f"workers={workers} requests={count}: {calls:.0f} calls in {flushes:.0f} intervals, {datums:.0f} datums")
     assert calls == flushes >= 1  # one PutMetricData per interval with data, however many requests and workers
     assert datums <= 6 * flushes  # one route, one status class: 2 per route + 4 per service

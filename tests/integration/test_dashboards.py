@@ -154,3 +154,23 @@ def test_the_cloudwatch_template_passes_cfn_lint_and_uses_the_published_metrics(
         pytest.skip("cfn-lint not found (pip install cfn-lint)")
     result = subprocess.run([linter, str(FOLDER / "cloudwatch.yaml")], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_service_dashboard_queries_only_metrics_that_service_exposes_live(storefront):
+    import uuid
+
+    from tests.processes import wait_for
+
+    order = {"customer_id": f"c-{uuid.uuid4().hex[:12]}", "items": [{"product_id": "espresso-beans", "quantity": 1}]}
+    placed = storefront.gateway.post("/api/orders", json=order)
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["id"]
+    wait_for(lambda: storefront.gateway.get(f"/api/orders/{order_id}").json()["status"] == "fulfilled", timeout=30)
+    storefront.gateway.get("/api/products")
+    for name in ("gateway", "catalog", "orders", "fulfillment"):
+        storefront.services[name].get("/openapi.json")  # fulfillment serves no other HTTP route of its own
+        text = storefront.services[name].get("/metrics").text
+        exposed = {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+        used = {n for expr in dashboard_exprs(dashboards()[f"{name}.json"]) for n in metric_names(expr)}
+        missing = used - exposed - recorded_names()
+        assert not missing, f"the {name} dashboard queries {missing}, which {name} does not expose"

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import create_resources
 from tests.processes import Service, wait_for
 
-SERVER, CLIENT = 2, 3  # OTLP span kinds
+SERVER, CLIENT, CONSUMER = 2, 3, 5  # OTLP span kinds
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +84,35 @@ def test_probes_and_scrapes_are_not_traced(catalog, otlp_receiver):
         catalog.get("/products", headers={"traceparent": f"00-{marker}-{secrets.token_hex(8)}-01"})
         spans_of(otlp_receiver, marker, 1)  # a later request's spans arrived, in the same worker or not
         assert otlp_receiver.trace(trace_id) == []
+
+
+def test_one_order_through_the_gateway_is_one_trace_over_four_services_with_unbroken_parent_links(
+    storefront, otlp_receiver
+):
+    trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
+    order = {"customer_id": f"c-{uuid.uuid4().hex[:12]}", "items": [{"product_id": "espresso-beans", "quantity": 1}]}
+    placed = storefront.gateway.post("/api/orders", json=order, headers={"traceparent": f"00-{trace_id}-{parent}-01"})
+    assert placed.status_code == 201, placed.text
+
+    def complete() -> list[dict] | None:
+        spans = otlp_receiver.trace(trace_id)
+        services = {s["service"] for s in spans if s["kind"] == SERVER} | {
+            s["service"] for s in spans if s["kind"] == CONSUMER
+        }
+        return spans if {"gateway", "catalog", "orders", "fulfillment"} <= services else None
+
+    spans = wait_for(complete, timeout=30, message="spans of all four services in the order's trace")
+    by_id = {span["span_id"]: span for span in spans}
+    # One root: the gateway's server span, a child of the caller's span; every other parent is in the trace.
+    (root,) = [s for s in spans if s["parent_span_id"] == parent]
+    assert root["service"] == "gateway" and root["kind"] == SERVER
+    assert all(s["parent_span_id"] in by_id for s in spans if s is not root), [
+        (s["service"], s["name"]) for s in spans if s is not root and s["parent_span_id"] not in by_id
+    ]
+
+    def caller_of(service: str, kind: int = SERVER) -> set[str]:
+        return {by_id[s["parent_span_id"]]["service"] for s in spans if s["service"] == service and s["kind"] == kind}
+
+    assert "gateway" in caller_of("orders")  # over HTTP, through the requests instrumentation
+    assert caller_of("catalog") <= {"gateway", "orders"} and caller_of("catalog")
+    assert caller_of("fulfillment", CONSUMER) == {"orders"}  # across SNS and SQS
