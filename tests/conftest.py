@@ -82,7 +82,7 @@ def start_service():
         return service.start(wait=wait)
 
     yield start
-    for service in started:
+    for service in reversed(started):  # callers first, so no idle connection holds a callee's stop
         service.stop()
 
 

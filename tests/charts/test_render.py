@@ -165,6 +165,18 @@ def test_kind_talks_to_the_emulator_and_eks_never_does(rendered: dict[str, list[
     assert env("eks", "fulfillment")["FULFILLMENT_QUEUE_URL"].startswith("https://sqs.eu-west-1.amazonaws.com/")
 
 
+def test_the_kit_client_retries_only_where_the_mesh_does_not(rendered: dict[str, list[dict]]) -> None:
+    def retries(cell: str) -> set[str | None]:
+        return {
+            o["data"].get("MESH_RETRIES")
+            for o in rendered[cell]
+            if o["kind"] == "ConfigMap" and "SEAWAY_SERVICE" in o["data"]
+        }
+
+    assert retries("sidecar") == retries("eks") == {"true"}
+    assert retries("ambient") == retries("defaults") == {None}
+
+
 def test_config_change_rolls_the_pods(template) -> None:
     def checksum(*sets: str) -> str:
         result = template("catalog", sets=sets)

@@ -30,6 +30,10 @@ OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf"
 OTEL_PROPAGATORS: {{ $g.otel.propagators | quote }}
 OTEL_RESOURCE_ATTRIBUTES: {{ printf "service.namespace=%s,service.version=%s,deployment.environment.name=%s" $g.partOf (include "seaway-service.version" .) $g.environment | quote }}
 SEAWAY_CLOUDWATCH: {{ $g.cloudwatch | quote }}
+{{- if and $g.mesh.enabled (eq $g.mesh.mode "sidecar") }}
+# The callers' sidecars retry (VirtualService retries), so the kit's client must not retry as well.
+MESH_RETRIES: "true"
+{{- end }}
 {{- if $g.chaos }}
 CHAOS_ENABLED: "true"
 {{- end }}
