@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask.wrappers import Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from seaway import chaos, config, deadline, errors, health, logs, openapi
 
@@ -31,6 +32,8 @@ def create_app(name: str, *, openapi_document: dict[str, Any] | None = None) -> 
     logs.configure(name, kit.log_level)
     app = Flask(name)
     app.config["MAX_CONTENT_LENGTH"] = kit.max_request_bytes
+    if kit.trusted_proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=kit.trusted_proxy_hops)  # request.remote_addr = the client
     app.extensions["seaway.settings"] = kit
     # Imported here: ``import seaway`` must not import prometheus_client (see seaway.metrics).
     from seaway import metrics, tracing

@@ -125,5 +125,8 @@ class KitSettings:
     worker_timeout: int = setting(30, minimum=1, maximum=3600)
     max_request_bytes: int = setting(1_048_576, minimum=1)
     readiness_cache_seconds: float = setting(2.0, minimum=0, maximum=60)
+    # Proxies in front of the service that append to X-Forwarded-For (ALB, ingress gateway); the client
+    # address is taken that many hops from the right, so a client cannot choose its own by sending the header.
+    trusted_proxy_hops: int = setting(0, minimum=0, maximum=10)
     # Fault injection at /chaos (seaway.chaos); never on in production.
     chaos_enabled: bool = setting(False)

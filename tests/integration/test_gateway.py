@@ -35,7 +35,13 @@ def calls_to_catalog(gateway) -> float:
 
 
 def test_the_rate_limit_holds_per_client_across_workers_through_redis(storefront, redis_server, start_service):
-    env = gateway_env(storefront, REDIS_URL=redis_server.url, RATE_LIMIT_BURST="3", RATE_LIMIT_PER_SECOND="0.01")
+    env = gateway_env(
+        storefront,
+        REDIS_URL=redis_server.url,
+        RATE_LIMIT_BURST="3",
+        RATE_LIMIT_PER_SECOND="0.01",
+        TRUSTED_PROXY_HOPS="2",
+    )
     gateway = start_service("gateway", env)
     client = f"203.0.113.{uuid.uuid4().int % 250}"
     headers = {"X-Forwarded-For": f"{client}, 10.0.0.1"}
@@ -53,6 +59,19 @@ def test_the_rate_limit_holds_per_client_across_workers_through_redis(storefront
     assert gateway.get("/api/products", headers={"X-Forwarded-For": "198.51.100.9"}).status_code == 200
     assert gateway.get("/", headers=headers).status_code == 200
     assert gateway.get("/readyz", headers=headers).status_code == 200
+
+
+def test_without_trusted_proxies_a_client_cannot_pick_its_bucket_with_x_forwarded_for(
+    storefront, redis_server, start_service
+):
+    env = gateway_env(storefront, REDIS_URL=redis_server.url, RATE_LIMIT_BURST="2", RATE_LIMIT_PER_SECOND="0.01")
+    redis.Redis.from_url(redis_server.url).delete("gateway:ratelimit:127.0.0.1")
+    gateway = start_service("gateway", env)
+    spoofed = [
+        requests.get(f"{gateway.url}/api/products", headers={"X-Forwarded-For": f"198.51.100.{n}"}, timeout=10)
+        for n in range(4)
+    ]
+    assert [answer.status_code for answer in spoofed] == [200, 200, 429, 429]
 
 
 def test_the_web_page_and_its_assets_are_served(storefront):

@@ -12,7 +12,7 @@ class Settings(ClientSettings):
     orders_url: str = setting()
     # Rate limits held in Redis when set (shared by every worker and pod); per process otherwise.
     redis_url: str | None = setting(None)
-    # Each client (address, or the first X-Forwarded-For hop) gets this many requests a second...
+    # Each client (its address, resolved through TRUSTED_PROXY_HOPS) gets this many requests a second...
     rate_limit_per_second: float = setting(20.0, minimum=0.001, maximum=1_000_000)
     # ...and may burst up to this many at once.
     rate_limit_burst: int = setting(40, minimum=1, maximum=1_000_000)
