@@ -160,7 +160,7 @@ def test_kind_talks_to_the_emulator_and_eks_never_does(rendered: dict[str, list[
     for service in ("gateway", "catalog", "orders", "fulfillment"):
         assert "AWS_ENDPOINT_URL" not in env("eks", service)
         assert "AWS_ACCESS_KEY_ID" not in env("eks", service)  # Pod Identity, never static keys
-        assert env("eks", service)["SEAWAY_CLOUDWATCH"] == "emf"
+        assert env("eks", service)["SEAWAY_CLOUDWATCH"] == "api"
         assert env("eks", service)["OTEL_EXPORTER_OTLP_ENDPOINT"]
     assert env("eks", "fulfillment")["FULFILLMENT_QUEUE_URL"].startswith("https://sqs.eu-west-1.amazonaws.com/")
 
