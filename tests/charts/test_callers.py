@@ -91,3 +91,27 @@ def test_ambient_policies_attach_to_the_waypoint_and_lock_the_pods_to_it(rendere
     ztunnel = find(objects, "AuthorizationPolicy", f"{service}-ztunnel")
     allowed = {p for rule in ztunnel["spec"]["rules"] for s in rule["from"] for p in s["source"]["principals"]}
     assert allowed == {f"cluster.local/ns/{NAMESPACE}/sa/waypoint", "cluster.local/ns/monitoring/sa/prometheus"}
+
+
+@pytest.mark.parametrize("cell", MESH_CELLS)
+def test_only_fulfillment_may_use_the_internal_paths_of_orders(rendered, cell: str) -> None:
+    policy = find(rendered[cell], "AuthorizationPolicy", "orders-restricted-paths")
+    assert policy["spec"]["action"] == "DENY"
+    (rule,) = policy["spec"]["rules"]
+    (source,) = rule["from"]
+    assert {principal_name(p) for p in source["source"]["notPrincipals"]} == {"fulfillment"}
+    assert rule["to"] == [{"operation": {"paths": ["/internal/*"]}}]
+    assert {"fulfillment"} <= declared_callers("orders")
+
+
+def test_a_restricted_path_for_a_service_that_is_not_a_caller_is_refused(template) -> None:
+    result = template(
+        "orders",
+        sets=(
+            "global.mesh.enabled=true",
+            "restrictedPaths[0].paths[0]=/internal/*",
+            "restrictedPaths[0].callers[0]=catalog",
+        ),
+    )
+    assert result.returncode != 0
+    assert 'restrictedPaths: "catalog" is not in callers' in result.stderr

@@ -64,6 +64,45 @@ spec:
   action: ALLOW
   rules:
     {{- include "seaway-service.authorizationRules" . | nindent 4 }}
+{{- with .Values.restrictedPaths }}
+---
+# Paths only some of the callers may use (orders' /internal/* is fulfillment's alone): DENY wins over ALLOW.
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: {{ include "seaway-service.fullname" $ }}-restricted-paths
+  namespace: {{ $.Release.Namespace }}
+  labels:
+    {{- include "seaway-service.labels" $ | nindent 4 }}
+spec:
+  {{- if eq $mode "ambient" }}
+  targetRefs:
+    - group: ""
+      kind: Service
+      name: {{ include "seaway-service.fullname" $ }}
+  {{- else }}
+  selector:
+    matchLabels:
+      {{- include "seaway-service.selectorLabels" $ | nindent 6 }}
+  {{- end }}
+  action: DENY
+  rules:
+    {{- range . }}
+    {{- $allowed := list }}
+    {{- range .callers }}
+    {{- if not (has . $.Values.callers) }}
+    {{- fail (printf "restrictedPaths: %q is not in callers" .) }}
+    {{- end }}
+    {{- $allowed = append $allowed (include "seaway-service.principal" (dict "ctx" $ "sa" .)) }}
+    {{- end }}
+    - from:
+        - source:
+            notPrincipals: {{ toJson $allowed }}
+      to:
+        - operation:
+            paths: {{ toJson .paths }}
+    {{- end }}
+{{- end }}
 {{- if eq $mode "ambient" }}
 ---
 apiVersion: security.istio.io/v1
