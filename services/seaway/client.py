@@ -69,12 +69,16 @@ class ClientSettings:
     breaker_reset_seconds: float = setting(5.0, minimum=0.05, maximum=3600)
 
 
-def _record(peer: str, method: str, status: int | str, seconds: float) -> None:
-    # Imported here so that settings classes extending ClientSettings can be loaded by the gunicorn master
-    # before the metrics folder exists (see seaway.metrics and seaway.breaker).
+def _metrics():
+    # Imported on first use so that settings classes extending ClientSettings can be loaded by the gunicorn
+    # master before the metrics folder exists (see seaway.metrics and seaway.breaker).
     from seaway import metrics
 
-    metrics.client_request(peer, method, status, seconds)
+    return metrics
+
+
+def _record(peer: str, method: str, status: int | str, seconds: float) -> None:
+    _metrics().client_request(peer, method, status, seconds)
 
 
 class CallFailed(Problem):
@@ -248,9 +252,11 @@ class ServiceClient:
         if time.monotonic() + pause >= give_up_at or not self.retry_budget.try_spend():
             return False
         time.sleep(pause)
+        _metrics().client_retried(self.peer)
         return True
 
     def _failed(self, status: int, reason: str, detail: str, retry_after: float | None = None) -> CallFailed:
+        _metrics().client_failed(self.peer, reason)
         return CallFailed(status, self.peer, reason, detail, self.breaker.state, retry_after)
 
     def _session(self) -> requests.Session:

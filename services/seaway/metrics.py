@@ -10,6 +10,9 @@ The names and labels are a contract: dashboards and alerts in ``k8s/observabilit
 - ``http_server_active_requests{http_request_method}``: requests in flight (summed over live workers)
 - ``seaway_worker_threads``: request threads of the live workers, the capacity in-flight requests use up
 - ``http_client_request_duration_seconds{peer_service, http_request_method, http_response_status_code}``
+- ``seaway_client_retries_total{peer_service}``: attempts the client repeated
+- ``seaway_client_failures_total{peer_service, reason}``: calls that got no usable answer, with reason
+  ``circuit_open`` and ``deadline`` (failed fast, never sent) or ``timeout`` and ``unreachable``
 - ``seaway_events_published_total{topic, event_type}``
 - ``seaway_events_total{queue, event_type, outcome}`` with outcome processed, failed, dead_lettered, duplicate
 - ``seaway_event_age_seconds{queue, event_type}``: from publication to processing
@@ -83,6 +86,12 @@ CLIENT_DURATION = Histogram(
     ["peer_service", "http_request_method", "http_response_status_code"],
     buckets=_LATENCY_BUCKETS,
 )
+CLIENT_RETRIES = Counter("seaway_client_retries", "Attempts repeated by the service client.", ["peer_service"])
+CLIENT_FAILURES = Counter(
+    "seaway_client_failures",
+    "Calls to other services that got no usable answer, by reason.",
+    ["peer_service", "reason"],
+)
 EVENTS_PUBLISHED = Counter("seaway_events_published", "Events published.", ["topic", "event_type"])
 EVENTS = Counter("seaway_events", "Events handled, by outcome.", ["queue", "event_type", "outcome"])
 EVENT_AGE = Histogram(
@@ -113,6 +122,15 @@ BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 def client_request(peer_service: str, method: str, status: int | str, seconds: float) -> None:
     """An outbound HTTP call finished (status ``"error"`` when no response came back)."""
     CLIENT_DURATION.labels(peer_service, method, str(status)).observe(seconds)
+
+
+def client_retried(peer_service: str) -> None:
+    CLIENT_RETRIES.labels(peer_service).inc()
+
+
+def client_failed(peer_service: str, reason: str) -> None:
+    """A call ended without an answer to use: circuit_open, deadline, timeout or unreachable."""
+    CLIENT_FAILURES.labels(peer_service, reason).inc()
 
 
 def event_published(topic: str, event_type: str) -> None:

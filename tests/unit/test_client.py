@@ -8,6 +8,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from prometheus_client import REGISTRY
 
 import seaway
 from seaway import deadline
@@ -113,11 +114,18 @@ def test_retry_budget_allows_a_few_retries_plus_a_share_of_recent_calls():
     assert budget.try_spend()
 
 
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def test_an_idempotent_get_is_retried_after_503_until_it_succeeds(peer_factory):
     peer = peer_factory(503, 503, 200)
-    answer = client_for(peer.url).get("/products")
+    client = client_for(peer.url)
+    before = counted("seaway_client_retries_total", peer_service=client.peer)
+    answer = client.get("/products")
     assert answer.status_code == 200
     assert [method for method, _, _ in peer.requests] == ["GET"] * 3
+    assert counted("seaway_client_retries_total", peer_service=client.peer) == before + 2
 
 
 def test_a_post_is_never_retried_unless_marked_idempotent(peer_factory):
@@ -148,8 +156,10 @@ def test_an_open_breaker_fails_fast_with_503_without_reaching_the_peer(peer_fact
     assert client.get("/products").status_code == 500  # attempts: 500 (not retried: not a "later" status)
     assert client.get("/products").status_code == 500
     reached = len(peer.requests)
+    before = counted("seaway_client_failures_total", peer_service=client.peer, reason="circuit_open")
     with pytest.raises(CallFailed) as failed:
         client.get("/products")
+    assert counted("seaway_client_failures_total", peer_service=client.peer, reason="circuit_open") == before + 1
     assert failed.value.status == 503
     assert failed.value.extra["circuit"] == "open" and failed.value.reason == "circuit_open"
     assert failed.value.headers["Retry-After"] == "60"
