@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from seaway.service import Bucket, Queue, Service, Table, Topic, dead_letter_name, physical_name
+from seaway.service import Bucket, Queue, Service, Table, Topic, dead_letter_name, physical_name, table_definition
 
 # Data-plane actions only: no table or index administration, no deletes (the storefront keeps its records).
 TABLE_ACTIONS = (
@@ -161,27 +161,7 @@ def _tags(service: Service) -> list[dict[str, str]]:
 
 
 def _table(resources: dict, outputs: dict, service: Service, table: Table) -> None:
-    keys = [(table.hash_key, "HASH")] + ([(table.range_key, "RANGE")] if table.range_key else [])
-    attributes = {key for key, _ in keys}
-    indexes = []
-    for index_name, hash_key, range_key in table.indexes:
-        index_keys = [(hash_key, "HASH")] + ([(range_key, "RANGE")] if range_key else [])
-        attributes |= {key for key, _ in index_keys}
-        indexes.append(
-            {
-                "IndexName": index_name,
-                "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in index_keys],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        )
-    properties: dict[str, Any] = {
-        "TableName": physical_name(service, table),
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
-        "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in keys],
-    }
-    if indexes:
-        properties["GlobalSecondaryIndexes"] = indexes
+    properties: dict[str, Any] = table_definition(physical_name(service, table), table)
     properties |= {
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "SSESpecification": {"SSEEnabled": True},

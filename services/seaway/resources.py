@@ -10,7 +10,17 @@ import json
 from collections.abc import Iterable
 
 from seaway import aws
-from seaway.service import Bucket, Queue, Service, Table, Topic, dead_letter_name, physical_name, resource_env
+from seaway.service import (
+    Bucket,
+    Queue,
+    Service,
+    Table,
+    Topic,
+    dead_letter_name,
+    physical_name,
+    resource_env,
+    table_definition,
+)
 
 
 def create(services: Iterable[Service]) -> dict[str, dict[str, str]]:
@@ -45,29 +55,8 @@ def create(services: Iterable[Service]) -> dict[str, dict[str, str]]:
 
 def _create_table(name: str, table: Table) -> None:
     dynamodb = aws.client("dynamodb")
-    keys = [(table.hash_key, "HASH")] + ([(table.range_key, "RANGE")] if table.range_key else [])
-    attributes = {key for key, _ in keys}
-    indexes = []
-    for index_name, hash_key, range_key in table.indexes:
-        index_keys = [(hash_key, "HASH")] + ([(range_key, "RANGE")] if range_key else [])
-        attributes |= {key for key, _ in index_keys}
-        indexes.append(
-            {
-                "IndexName": index_name,
-                "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in index_keys],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        )
-    request = {
-        "TableName": name,
-        "BillingMode": "PAY_PER_REQUEST",
-        "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in keys],
-        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
-    }
-    if indexes:
-        request["GlobalSecondaryIndexes"] = indexes
     try:
-        dynamodb.create_table(**request)
+        dynamodb.create_table(**table_definition(name, table))
     except dynamodb.exceptions.ResourceInUseException:
         return
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})

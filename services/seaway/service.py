@@ -93,6 +93,33 @@ class Service:
     part_of: str = "storefront"
 
 
+def table_definition(name: str, table: Table) -> dict:
+    """The table as DynamoDB's CreateTable and CloudFormation's ``AWS::DynamoDB::Table`` both describe it:
+    on-demand billing, string keys, every index projecting all attributes."""
+    keys = [(table.hash_key, "HASH")] + ([(table.range_key, "RANGE")] if table.range_key else [])
+    attributes = {key for key, _ in keys}
+    indexes = []
+    for index_name, hash_key, range_key in table.indexes:
+        index_keys = [(hash_key, "HASH")] + ([(range_key, "RANGE")] if range_key else [])
+        attributes |= {key for key, _ in index_keys}
+        indexes.append(
+            {
+                "IndexName": index_name,
+                "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in index_keys],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        )
+    definition = {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+        "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in keys],
+    }
+    if indexes:
+        definition["GlobalSecondaryIndexes"] = indexes
+    return definition
+
+
 def resource_env(resource: Resource) -> str:
     """The environment variable that carries a resource's physical name (ARN or URL for topics/queues).
 
