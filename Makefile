@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TOOLS  := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(PATH)
 
-.PHONY: run test fuzz lint fmt tools lock clean dev down deploy
+.PHONY: run test fuzz bench lint fmt tools lock clean dev down deploy
 
 ## run: start every storefront service and the AWS emulator on this machine (Ctrl-C stops all)
 run: $(VENV)/.installed
@@ -20,6 +20,10 @@ test: $(VENV)/.installed
 ## fuzz: schemathesis against every service's OpenAPI document, with many more examples than `make test`
 fuzz: $(VENV)/.installed
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-500} $(BIN)/pytest tests/fuzz
+
+## bench: load runs against the kit and the storefront on this machine; a table, and bench-results/bench.json
+bench: $(VENV)/.installed
+	PYTHONPATH=scripts $(BIN)/python -m bench
 
 ## lint: ruff over the Python sources and tests
 lint: $(VENV)/.installed

@@ -1,0 +1,1 @@
+"""``make bench``: load runs against the services started as ``seaway up`` starts them; figures, never verdicts."""
