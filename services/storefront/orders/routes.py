@@ -14,6 +14,7 @@ import re
 import uuid
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, request, url_for
 
 from seaway import Problem, events, json_body
@@ -28,16 +29,17 @@ _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 def blueprint(store: OrderStore, catalog: ServiceClient, topic_arn: str) -> Blueprint:
     orders = Blueprint("orders", __name__)
 
-    def ensure_published(order: dict[str, Any]) -> None:
-        """Publish ``order.placed`` once the order is stored; a replay publishes it if that failed before.
-
-        The event id is the order's, so a second publication is recognised as a duplicate by consumers.
-        """
-        if order.get("published"):
-            return
+    def publish(order: dict[str, Any]) -> None:
+        """Publish ``order.placed``. The event id is the order's, so consumers recognise a second publication."""
         data = {key: order[key] for key in ("customer_id", "items", "total_cents", "currency")}
         event = events.Event.new(ORDER_PLACED, {"order_id": order["id"], **data}, id=f"order-placed-{order['id']}")
         events.publish(topic_arn, event)
+
+    def ensure_published(order: dict[str, Any]) -> None:
+        """Publish the event of a stored order unless that was done; a replay publishes it if that failed before."""
+        if order.get("published"):
+            return
+        publish(order)
         store.mark_published(order["id"])
 
     @orders.post("/orders")
@@ -73,7 +75,15 @@ def blueprint(store: OrderStore, catalog: ServiceClient, topic_arn: str) -> Blue
             raise _reused_key() from None
         if not created:
             return replay(stored, fingerprint)
-        ensure_published(stored)
+        try:
+            publish(stored)
+        except (BotoCoreError, ClientError):
+            # The client hears 503: take the order back, so that none stays without its event when the client
+            # gives up (a retry with the same key places it again). Should that fail too, the order stays
+            # unpublished and a replay publishes it.
+            store.withdraw_unpublished(order_id)
+            raise
+        store.mark_published(order_id)
         return public(stored), 201, {"Location": url_for(".get_order", order_id=order_id)}
 
     def replay(order: dict[str, Any], fingerprint: str):

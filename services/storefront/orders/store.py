@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
 
 from seaway import aws
+
+log = logging.getLogger("storefront.orders.store")
 
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
@@ -49,8 +53,8 @@ class OrderStore:
             )
         except dynamodb.exceptions.ConditionalCheckFailedException:
             existing = self.find(order["id"])
-            if existing is None:  # deleted in between: never happens in this service, but do not guess
-                raise
+            if existing is None:  # withdrawn in between, its event unpublished (withdraw_unpublished): again
+                return self.place(order)
             if existing.get("request_fingerprint") != order["request_fingerprint"]:
                 raise IdempotencyConflict(order["id"]) from None
             return existing, False
@@ -81,6 +85,21 @@ class OrderStore:
             Limit=limit,
         )
         return [_from_item(item) for item in answer["Items"]]
+
+    def withdraw_unpublished(self, order_id: str) -> None:
+        """Delete an order whose event could not be published; a failure is logged, the order then stays."""
+        dynamodb = aws.client("dynamodb")
+        try:
+            dynamodb.delete_item(
+                TableName=self.table,
+                Key={"id": {"S": order_id}},
+                ConditionExpression="published = :false",
+                ExpressionAttributeValues={":false": {"BOOL": False}},
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            pass  # published meanwhile by a replay: it stays
+        except (BotoCoreError, ClientError) as error:
+            log.warning("could not withdraw an unpublished order", extra={"order_id": order_id, "reason": str(error)})
 
     def mark_published(self, order_id: str) -> None:
         aws.client("dynamodb").update_item(
