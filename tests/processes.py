@@ -6,6 +6,7 @@ file the test can read when an assertion fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -292,3 +294,106 @@ class OtlpReceiver:
     def trace(self, trace_id: str) -> list[dict]:
         with self._lock:
             return [span for span in self.spans if span["trace_id"] == trace_id]
+
+
+class RoundRobinProxy:
+    """A Kubernetes Service in miniature: one stable address in front of replicas that come and go.
+
+    Like kube-proxy it balances TCP connections (an established connection stays with its replica), and
+    like the endpoints controller it routes new connections only to replicas whose ``/readyz`` answered 200
+    at the last probe (every ``probe_seconds``). A replica is added when its pod would appear, removed
+    when it has exited; a connection to a replica that refuses it fails, as it would through iptables.
+    """
+
+    def __init__(self, port: int, probe_seconds: float = 0.1) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.probe_seconds = probe_seconds
+        self.connections: dict[int, int] = {}  # by replica port: connections routed there
+        self._replicas: dict[int, bool] = {}  # port -> ready at the last probe
+        self._turn = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", port), reuse_port=False, backlog=256)
+        self._threads = [
+            threading.Thread(target=self._accept, name=f"proxy-{port}", daemon=True),
+            threading.Thread(target=self._probe, name=f"proxy-{port}-probe", daemon=True),
+        ]
+
+    def start(self) -> RoundRobinProxy:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._listener.close()
+
+    def add(self, port: int) -> None:
+        with self._lock:
+            self._replicas.setdefault(port, False)
+
+    def remove(self, port: int) -> None:
+        with self._lock:
+            self._replicas.pop(port, None)
+
+    def ready_replicas(self) -> list[int]:
+        with self._lock:
+            return [port for port, ready in self._replicas.items() if ready]
+
+    def _probe(self) -> None:
+        while not self._stopping.wait(self.probe_seconds):
+            with self._lock:
+                ports = list(self._replicas)
+            for port in ports:
+                ready = answers(f"http://127.0.0.1:{port}/readyz")
+                with self._lock:
+                    if port in self._replicas:
+                        self._replicas[port] = ready
+
+    def _pick(self) -> int | None:
+        with self._lock:
+            ready = [port for port, up in self._replicas.items() if up]
+            if not ready:
+                return None
+            self._turn += 1
+            port = ready[self._turn % len(ready)]
+            self.connections[port] = self.connections.get(port, 0) + 1
+            return port
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        port = self._pick()
+        try:
+            if port is None:
+                return  # no ready replica: the connection is closed, as with no endpoints
+            upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            client.close()
+            return
+        upstream.settimeout(None)
+
+        def pump(source: socket.socket, target: socket.socket) -> None:
+            try:
+                while data := source.recv(65536):
+                    target.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for end in (target, source):
+                    with contextlib.suppress(OSError):
+                        end.shutdown(socket.SHUT_RDWR)
+
+        back = threading.Thread(target=pump, args=(upstream, client), daemon=True)
+        back.start()
+        pump(client, upstream)
+        back.join()
+        client.close()
+        upstream.close()
