@@ -59,8 +59,10 @@ def blueprint(catalog: ServiceClient, orders: ServiceClient, limiter: RateLimite
     def place_order():
         """Place an order. The Idempotency-Key is passed on, or made here, so our own retries are safe."""
         body = json_body("OrderRequest")
-        key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
-        if not _IDEMPOTENCY_KEY.match(key):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            key = uuid.uuid4().hex
+        elif not _IDEMPOTENCY_KEY.fullmatch(key):  # an empty key is a client's mistake, as in orders
             raise Problem(400, "Bad Request", "Idempotency-Key must be 1 to 128 letters, digits or ._:-")
         answer = orders.post("/orders", json=body, headers={"Idempotency-Key": key}, idempotent=True)
         response = relay(answer)

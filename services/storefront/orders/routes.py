@@ -139,14 +139,15 @@ def _priced(catalog: ServiceClient, wanted: list[dict[str, Any]]) -> tuple[list[
         if answer.status_code != 200:
             raise Problem(502, "Bad Gateway", f"the catalog answered {answer.status_code}", peer_service="catalog")
         product = answer.json()
+        quantity = int(item["quantity"])  # 2.0 is an integer to JSON Schema; DynamoDB refuses floats
         currencies.add(product["currency"])
         lines.append(
             {
                 "product_id": product["id"],
                 "name": product["name"],
-                "quantity": item["quantity"],
+                "quantity": quantity,
                 "unit_price_cents": product["price_cents"],
-                "line_total_cents": product["price_cents"] * item["quantity"],
+                "line_total_cents": product["price_cents"] * quantity,
             }
         )
     if len(currencies) != 1:
