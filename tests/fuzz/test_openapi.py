@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from seaway import openapi
-from tests.conftest import create_resources
+from tests.conftest import GENEROUS_RATE_LIMIT, create_resources, storefront_env
 from tests.processes import MotoServer, Service
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
@@ -60,10 +60,57 @@ catalog_schema = schemathesis.openapi.from_dict(openapi.load("storefront.catalog
 @catalog_schema.parametrize()
 @FUZZ_SETTINGS
 def test_catalog_answers_as_its_openapi_document_says(case, catalog):
-    # A cursor is an opaque token the service gave out: the document cannot say which strings are valid,
-    # so a made-up one is rightly refused with 400 although it matches the schema.
-    excluded = [checks.positive_data_acceptance] if "cursor" in (case.query or {}) else []
-    case.call_and_validate(base_url=catalog.url, timeout=10, excluded_checks=excluded)
+    check(case, catalog.url)
+
+
+@pytest.fixture(scope="module")
+def shop(fuzz_moto):
+    """Catalog, orders and gateway wired together (fulfillment serves no API of its own)."""
+    names = ("catalog", "orders", "gateway")
+    envs, _ = storefront_env(fuzz_moto, names=names, common={"WORKERS": "1"}, gateway=GENEROUS_RATE_LIMIT)
+    services = {name: Service(name, envs[name]).start(wait=False) for name in names}
+    try:
+        for service in services.values():
+            service.wait_ready()
+        yield {name: serving(service, f"storefront.{name}") for name, service in services.items()}
+    finally:
+        for service in reversed(services.values()):
+            service.stop()
+
+
+orders_schema = schemathesis.openapi.from_dict(openapi.load("storefront.orders"))
+gateway_schema = schemathesis.openapi.from_dict(openapi.load("storefront.gateway"))
+
+
+def check(case, base_url: str, *, refusable: bool = False) -> None:
+    """Send the case and validate the answer, minus what a document cannot express:
+
+    - gunicorn answers a request line over 4094 bytes with 414 itself, before any app sees it;
+    - a repeated query parameter takes its first value (Werkzeug), so ``limit=5&limit=x`` is not refused;
+    - with ``refusable``: a schema-valid request may still rightly get a 4xx: an order naming a product that
+      does not exist or reusing an Idempotency-Key with another body (422), a made-up cursor (400).
+    """
+    response = case.call(base_url=base_url, timeout=10)
+    if response.status_code == 414 and len(response.request.url) > 4094:
+        return
+    excluded = []
+    if refusable or "cursor" in (case.query or {}):
+        excluded.append(checks.positive_data_acceptance)
+    if any(isinstance(value, list) for value in (case.query or {}).values()):
+        excluded.append(checks.negative_data_rejection)
+    case.validate_response(response, excluded_checks=excluded, transport_kwargs={"base_url": base_url})
+
+
+@orders_schema.parametrize()
+@FUZZ_SETTINGS
+def test_orders_answers_as_its_openapi_document_says(case, shop):
+    check(case, shop["orders"].url, refusable=case.method == "POST")
+
+
+@gateway_schema.parametrize()
+@FUZZ_SETTINGS
+def test_gateway_answers_as_its_openapi_document_says(case, shop):
+    check(case, shop["gateway"].url, refusable=case.method == "POST")
 
 
 def test_a_price_sent_as_an_integral_float_is_stored_as_an_integer(catalog):
