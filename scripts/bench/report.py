@@ -86,6 +86,8 @@ def table(results: dict) -> str:
             )
             used = ", ".join(f"{name} {value}" for name, value in p["cores_used_at_saturation"].items())
             lines.append(f"  cores used at saturation: {used}")
+            split = ", ".join(f"{n} {'/'.join(map(str, v))}" for n, v in p["cores_per_worker_at_saturation"].items())
+            lines.append(f"  cores per gunicorn worker: {split}")
     if "fulfillment" in results:
         f = results["fulfillment"]
         lines += _rows(

@@ -166,13 +166,28 @@ def _cpu(stack: Stack) -> dict[str, float]:
     return used | {"load generator": children.ru_utime + children.ru_stime}
 
 
+def _worker_cpu(stack: Stack) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each gunicorn worker, by service."""
+    return {
+        name: {pid: procs.cpu_seconds([pid]) for pid in procs.children(process.pid)}
+        for name, process in stack.processes.items()
+        if name not in ("emulator", "redis")
+    }
+
+
 def _saturate_then_fixed(stack, gateway, request, seconds, log, label, make=None) -> dict:
     method, path, _, _ = request
     unique = "Idempotency-Key" if make else ""
-    before, began = _cpu(stack), time.perf_counter()
+    before, workers_before, began = _cpu(stack), _worker_cpu(stack), time.perf_counter()
     saturation = loadgen.saturate(gateway + path, seconds, CONNECTIONS, request, unique_header=unique, make=make)
-    after, elapsed = _cpu(stack), time.perf_counter() - began
+    after, workers_after, elapsed = _cpu(stack), _worker_cpu(stack), time.perf_counter() - began
     cores = {name: round((after[name] - before.get(name, 0.0)) / elapsed, 2) for name in after}
+    # gthread workers race to accept connections: one may hold them all while the other idles.
+    per_worker = {
+        name: sorted((round((used - workers_before[name].get(pid, 0.0)) / elapsed, 2) for pid, used in pids.items()))
+        for name, pids in workers_after.items()
+        if name in workers_before
+    }
     log(f"{label} saturation: {saturation.rps} req/s, p50 {saturation.p50_ms} ms, p99 {saturation.p99_ms} ms")
     rate = max(1, round(saturation.rps * FIXED_RATE_SHARE))
     fixed = loadgen.fixed_rate(gateway, rate, seconds, make or (lambda index: request))
@@ -182,6 +197,7 @@ def _saturate_then_fixed(stack, gateway, request, seconds, log, label, make=None
         "connections_at_saturation": CONNECTIONS,
         "saturation": saturation.as_dict(),
         "cores_used_at_saturation": {name: used for name, used in cores.items() if used >= 0.01},
+        "cores_per_worker_at_saturation": {name: used for name, used in per_worker.items() if sum(used) >= 0.01},
         "fixed_rate": fixed.as_dict(),
     }
 
