@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import requests
@@ -78,6 +78,14 @@ class Traffic:
                 self._call("get order", "GET", f"/api/orders/{self.order_ids[-1]}")
 
 
+def in_rotation(proxy: RoundRobinProxy, port: int, wanted: bool = True) -> Callable[[], bool]:
+    return lambda: (port in proxy.ready_replicas()) == wanted
+
+
+def has_served(traffic: Traffic, count: int) -> Callable[[], bool]:
+    return lambda: len(traffic.outcomes) >= count
+
+
 def test_a_rolling_update_of_every_service_under_steady_traffic_fails_no_request(moto, redis_server):
     envs, _ = storefront_env(
         moto, redis_url=redis_server.url, common={"DRAIN_SECONDS": DRAIN_SECONDS}, gateway=GENEROUS_RATE_LIMIT
@@ -100,20 +108,19 @@ def test_a_rolling_update_of_every_service_under_steady_traffic_fails_no_request
             replicas[name].wait_ready()
             wait_for(proxies[name].ready_replicas, message=f"{name} in its proxy's rotation")
         traffic = Traffic(proxies["gateway"].url).start()
-        wait_for(lambda: len(traffic.outcomes) >= 30, timeout=30, message="traffic flowing")
+        wait_for(has_served(traffic, 30), timeout=30, message="traffic flowing")
 
         for name in ROLL_ORDER:
             old, new = replicas[name], replica(name)
             new.wait_ready()
-            wait_for(lambda: new.port in proxies[name].ready_replicas(), message=f"the new {name} in rotation")
+            wait_for(in_rotation(proxies[name], new.port), message=f"the new {name} in rotation")
             old.signal(signal.SIGTERM)
-            wait_for(lambda: old.port not in proxies[name].ready_replicas(), message=f"the old {name} out")
+            wait_for(in_rotation(proxies[name], old.port, wanted=False), message=f"the old {name} out")
             assert old.process.wait(timeout=60) == 0, old.output()[-3000:]
             proxies[name].remove(old.port)
             retired.append(old)
             replicas[name] = new
-            served = len(traffic.outcomes)
-            wait_for(lambda: len(traffic.outcomes) >= served + 20, timeout=30, message="traffic after the roll")
+            wait_for(has_served(traffic, len(traffic.outcomes) + 20), timeout=30, message="traffic after the roll")
         traffic.stop()
 
         assert traffic.failures == [], traffic.failures[:10]
