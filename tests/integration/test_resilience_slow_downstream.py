@@ -102,3 +102,14 @@ def test_a_catalog_slower_than_the_deadline_costs_product_calls_only_and_never_h
     while gateway.get("/api/products/espresso-beans").status_code != 200:
         assert time.monotonic() < deadline, "product calls did not recover"
         time.sleep(0.5)
+
+
+def test_orders_passes_a_catalog_that_says_later_on_as_503_not_502(shop):
+    """A catalog answering 503 is "try again later": orders says the same, with Retry-After, and stores nothing."""
+    assert requests.put(shop.catalog.url + "/chaos", json={"status": 503}, timeout=5).ok
+    order = {"customer_id": "catalog-later", "items": [{"product_id": "espresso-beans", "quantity": 1}]}
+    answer = shop.orders.post("/orders", json=order, headers={"Idempotency-Key": "catalog-later-1"})
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert int(answer.headers["Retry-After"]) >= 1
+    assert shop.orders.get("/customers/catalog-later/orders").json()["items"] == []

@@ -136,6 +136,14 @@ def _priced(catalog: ServiceClient, wanted: list[dict[str, Any]]) -> tuple[list[
             raise Problem(
                 422, "Unprocessable Content", f"no product {item['product_id']!r}", product_id=item["product_id"]
             )
+        if answer.status_code in (503, 504):  # "later", not "broken": callers may retry
+            raise Problem(
+                503,
+                "Service Unavailable",
+                f"the catalog answered {answer.status_code}; try again",
+                peer_service="catalog",
+                headers={"Retry-After": answer.headers.get("Retry-After", "1")},
+            )
         if answer.status_code != 200:
             raise Problem(502, "Bad Gateway", f"the catalog answered {answer.status_code}", peer_service="catalog")
         product = answer.json()
