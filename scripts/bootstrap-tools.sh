@@ -160,17 +160,22 @@ from_npm() {
   done
 }
 
-# The official release for this OS/arch. On linux-amd64 the binary is checked against the sums pinned above;
-# elsewhere against the checksum file each project publishes beside its release.
-from_release() {
-  local tool="$1" os arch expected="" url
-  command -v curl >/dev/null 2>&1 || return 1
+# Sets the caller's os and arch as release files name them (linux/darwin, amd64/arm64); fails elsewhere.
+platform() {
   os="$(uname -s | tr '[:upper:]' '[:lower:]')"
   case "$(uname -m)" in
     x86_64 | amd64) arch=amd64 ;;
     aarch64 | arm64) arch=arm64 ;;
     *) return 1 ;;
   esac
+}
+
+# The official release for this OS/arch. On linux-amd64 the binary is checked against the sums pinned above;
+# elsewhere against the checksum file each project publishes beside its release.
+from_release() {
+  local tool="$1" os arch expected="" url
+  command -v curl >/dev/null 2>&1 || return 1
+  platform || return 1
   workdir
   mkdir -p "$WORK/$tool"
   say "downloading $tool from its official release"
@@ -251,12 +256,7 @@ fi
 dev_release() {
   local tool="$1" os arch url sums file expected
   command -v curl >/dev/null 2>&1 || return 1
-  os="$(uname -s | tr '[:upper:]' '[:lower:]')"
-  case "$(uname -m)" in
-    x86_64 | amd64) arch=amd64 ;;
-    aarch64 | arm64) arch=arm64 ;;
-    *) return 1 ;;
-  esac
+  platform || return 1
   workdir
   mkdir -p "$WORK/$tool"
   say "downloading $tool from its official release"
