@@ -76,6 +76,10 @@ bind = [f"{_kit.host}:{_kit.port}"]
 workers = _kit.workers
 threads = _kit.worker_threads
 worker_class = "gthread"
+# Each worker listens on its own SO_REUSEPORT socket and the kernel spreads new connections over them.
+# With one shared socket, gthread workers race to accept and one of them can end up holding every
+# keep-alive connection of a load balancer or sidecar while the others idle (seen in `make bench`).
+reuse_port = True
 keepalive = _kit.keepalive_seconds
 timeout = _kit.worker_timeout
 graceful_timeout = _kit.graceful_timeout
