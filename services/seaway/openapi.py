@@ -6,7 +6,6 @@ JSON Schema 2020-12 (which OpenAPI 3.1 uses), so the published schema and the en
 
 from __future__ import annotations
 
-from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -25,6 +24,7 @@ def load(package: str, filename: str = "openapi.yaml") -> dict[str, Any]:
 
 def install(app: Flask, document: dict[str, Any]) -> None:
     app.extensions["seaway.openapi"] = document
+    app.extensions["seaway.openapi.validators"] = {}
     app.register_blueprint(_blueprint)
 
 
@@ -37,11 +37,14 @@ def openapi_json():
     return current_app.extensions["seaway.openapi"]
 
 
-@cache
-def _validator(document_id: int, schema_name: str) -> Draft202012Validator:
-    document = current_app.extensions["seaway.openapi"]
-    root = {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]}
-    return Draft202012Validator(root)
+def _validator(schema_name: str) -> Draft202012Validator:
+    """The app's validator for one schema of its document, made on first use."""
+    validators = current_app.extensions["seaway.openapi.validators"]
+    if schema_name not in validators:
+        document = current_app.extensions["seaway.openapi"]
+        root = {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]}
+        validators[schema_name] = Draft202012Validator(root)
+    return validators[schema_name]
 
 
 def json_body(schema_name: str) -> Any:
@@ -56,7 +59,7 @@ def json_body(schema_name: str) -> Any:
         body = request.get_json()
     except BadRequest:
         raise Problem(400, "Bad Request", "the body is not valid JSON") from None
-    validator = _validator(id(current_app.extensions["seaway.openapi"]), schema_name)
+    validator = _validator(schema_name)
     errors = sorted(validator.iter_errors(body), key=lambda error: list(error.absolute_path))
     if errors:
         raise Problem(
