@@ -13,19 +13,30 @@ from seaway.service import discover, url_env
 from tests.processes import MotoServer, OtlpReceiver, RedisServer, Service, free_port
 
 
-@pytest.fixture(scope="session")
-def moto() -> Iterator[MotoServer]:
-    """One AWS emulator for the session; tests that stop it use ``private_moto`` instead."""
+def _running_moto() -> Iterator[MotoServer]:
     server = MotoServer().start()
     yield server
     server.stop()
+
+
+def _running_redis() -> Iterator[RedisServer]:
+    try:
+        server = RedisServer().start()
+    except FileNotFoundError:
+        pytest.skip("redis-server not found: install the Debian package redis-server (.ci/run does)")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    """One AWS emulator for the session; tests that stop it use ``private_moto`` instead."""
+    yield from _running_moto()
 
 
 @pytest.fixture
 def private_moto() -> Iterator[MotoServer]:
-    server = MotoServer().start()
-    yield server
-    server.stop()
+    yield from _running_moto()
 
 
 @pytest.fixture(scope="session")
@@ -38,25 +49,16 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    try:
-        server = RedisServer().start()
-    except FileNotFoundError:
-        pytest.skip("redis-server not found: install the Debian package redis-server (.ci/run does)")
-    yield server
-    server.stop()
+    """One redis-server for the session; tests that stop it use ``private_redis`` instead."""
+    yield from _running_redis()
 
 
 @pytest.fixture
 def private_redis() -> Iterator[RedisServer]:
-    try:
-        server = RedisServer().start()
-    except FileNotFoundError:
-        pytest.skip("redis-server not found: install the Debian package redis-server (.ci/run does)")
-    yield server
-    server.stop()
+    yield from _running_redis()
 
 
-def create_resources(server: MotoServer, *names: str, prefix: str = "") -> dict[str, str]:
+def create_resources(server: MotoServer, *names: str) -> dict[str, str]:
     """Create the named services' AWS resources in ``server``; the environment the services need."""
     saved = dict(os.environ)
     os.environ.update(server.aws_env())
