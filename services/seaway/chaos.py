@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
+from jsonschema import Draft202012Validator
 
 from seaway.errors import Problem
 from seaway.health import RUNTIME_DIR_ENV, add_check
@@ -39,6 +40,7 @@ SCHEMA = {
         "readiness_failing": {"type": "boolean"},
     },
 }
+_VALIDATOR = Draft202012Validator(SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,8 @@ def show() -> dict[str, Any]:
 @_blueprint.put("/chaos")
 def set_faults() -> dict[str, Any]:
     """Replace the faults in force."""
-    from jsonschema import Draft202012Validator
-
     body = request.get_json(silent=True)
-    errors = [e.message for e in Draft202012Validator(SCHEMA).iter_errors(body)] if body is not None else ["not JSON"]
+    errors = [e.message for e in _VALIDATOR.iter_errors(body)] if body is not None else ["not JSON"]
     if errors:
         raise Problem(422, "Unprocessable Content", "; ".join(errors))
     faults = Faults(**body)
