@@ -1,7 +1,7 @@
 """Fixtures for the chart tests: the real helm binary, the charts built once, every matrix cell rendered once.
 
-helm comes from PATH or <repo>/.tools/bin (``make tools``); the CRD schemas from ``SEAWAY_SCHEMAS`` or
-``<repo>/../shared/schemas``. Tests that need either skip with the reason when it is absent.
+helm comes from PATH or <repo>/.tools/bin (``make tools``); the CRD schemas are vendored in tests/schemas
+(``SEAWAY_SCHEMAS`` points elsewhere). Tests that need helm skip with the reason when it is absent.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
+
+from tests.manifests import KUBE_VERSIONS, documents
 
 REPO = Path(__file__).resolve().parents[2]
 CHARTS = REPO / "charts"
@@ -23,8 +24,6 @@ LIBRARY = "seaway-service"
 UMBRELLA = "storefront"
 NAMESPACE = "storefront"
 RELEASE = "sf"
-# Rendered against the oldest Kubernetes we validate; objects are validated against each of these.
-KUBE_VERSIONS = ("1.33.0", "1.34.0", "1.35.0")
 
 MESH_SIDECAR = ("global.mesh.enabled=true", "global.mesh.mode=sidecar")
 MESH_AMBIENT = ("global.mesh.enabled=true", "global.mesh.mode=ambient")
@@ -69,14 +68,6 @@ def helm() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def schemas_dir() -> Path | None:
-    """The shared schemas folder, or None where this clone has none."""
-    configured = os.environ.get("SEAWAY_SCHEMAS")
-    path = Path(configured) if configured else REPO.parent / "shared" / "schemas"
-    return path if (path / "crds").is_dir() else None
-
-
 def run_helm(helm: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([helm, *args], capture_output=True, text=True, cwd=cwd, timeout=120, check=False)
 
@@ -111,10 +102,6 @@ def template(helm: str, built_charts: Path) -> Callable[..., subprocess.Complete
         return run_helm(helm, *args)
 
     return run
-
-
-def documents(text: str) -> list[dict]:
-    return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
 @pytest.fixture(scope="session")

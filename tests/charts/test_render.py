@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
-
-import jsonschema
 import kubernetes_validate
 import pytest
 
 from tests.charts.conftest import CELLS, KUBE_VERSIONS, documents
-
-# API groups served by Kubernetes itself; everything else is a custom resource.
-CORE_GROUPS = {"", "apps", "autoscaling", "policy", "networking.k8s.io", "batch", "rbac.authorization.k8s.io"}
-
-
-def group_version(obj: dict) -> tuple[str, str]:
-    group, _, version = obj["apiVersion"].rpartition("/")
-    return group, version
-
-
-@cache
-def crd_validator(path: Path) -> jsonschema.protocols.Validator:
-    schema = json.loads(path.read_text())
-    return jsonschema.Draft7Validator(schema)
+from tests.manifests import custom_resource_errors, kubernetes_errors
 
 
 def test_kubernetes_validate_knows_the_versions() -> None:
@@ -34,40 +16,13 @@ def test_kubernetes_validate_knows_the_versions() -> None:
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_kubernetes_objects_are_valid(rendered: dict[str, list[dict]], cell: str) -> None:
-    errors = []
-    for obj in rendered[cell]:
-        if group_version(obj)[0] not in CORE_GROUPS:
-            continue
-        for version in KUBE_VERSIONS:
-            try:
-                kubernetes_validate.validate(obj, version, strict=True)
-            except kubernetes_validate.ValidationError as error:
-                path = ".".join(str(p) for p in error.path)
-                errors.append(f"{obj['kind']}/{obj['metadata']['name']} @ {version}: {path}: {error.message}")
-            except kubernetes_validate.SchemaNotFoundError as error:
-                errors.append(error.message)
+    errors = kubernetes_errors(rendered[cell])
     assert not errors, "\n".join(errors)
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_custom_resources_match_their_crds(
-    rendered: dict[str, list[dict]], cell: str, schemas_dir: Path | None
-) -> None:
-    custom = [obj for obj in rendered[cell] if group_version(obj)[0] not in CORE_GROUPS]
-    if not custom:
-        return
-    if schemas_dir is None:
-        pytest.skip("CRD schemas not found: set SEAWAY_SCHEMAS to the shared schemas folder")
-    errors = []
-    for obj in custom:
-        group, version = group_version(obj)
-        path = schemas_dir / "crds" / group / f"{obj['kind'].lower()}_{version}.json"
-        if not path.is_file():
-            errors.append(f"{obj['kind']}/{obj['metadata']['name']}: no schema at {path}")
-            continue
-        for error in crd_validator(path).iter_errors(obj):
-            where = ".".join(str(p) for p in error.absolute_path)
-            errors.append(f"{obj['kind']}/{obj['metadata']['name']}: {where}: {error.message}")
+def test_custom_resources_match_their_crds(rendered: dict[str, list[dict]], cell: str) -> None:
+    errors = custom_resource_errors(rendered[cell])
     assert not errors, "\n".join(errors)
 
 

@@ -1,6 +1,6 @@
 """Fixtures for the deployment tests: the repository's files, offline schemas and the linters.
 
-Schemas come from ``SEAWAY_SCHEMAS`` or ``<repo>/../shared/schemas``; linters from PATH, ``.tools/bin`` or
+Schemas are vendored in tests/schemas (``SEAWAY_SCHEMAS`` points elsewhere); linters from PATH, ``.tools/bin`` or
 the virtual environment running the tests. A test whose schema or linter is absent skips with the reason.
 """
 
@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.schemas import schemas_folder
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,15 +47,8 @@ def load_yaml_all(path: Path) -> list[Any]:
 
 @pytest.fixture(scope="session")
 def schemas() -> Path:
-    configured = os.environ.get("SEAWAY_SCHEMAS")
-    path = Path(configured) if configured else REPO.parent / "shared" / "schemas"
-    if not path.is_dir():
-        pytest.skip(f"no schemas folder at {path} (set SEAWAY_SCHEMAS to the shared/schemas folder)")
-    return path
+    return schemas_folder()
 
 
 def schema(schemas: Path, relative: str) -> dict[str, Any]:
-    path = schemas / relative
-    if not path.is_file():
-        pytest.skip(f"schema {relative} not in {schemas}")
-    return json.loads(path.read_text())
+    return json.loads((schemas / relative).read_text())

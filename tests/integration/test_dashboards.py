@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from seaway import metrics
 from tests.conftest import create_resources
+from tests.schemas import schemas_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "k8s" / "observability"
@@ -136,10 +136,7 @@ def test_the_prometheus_rule_has_multiwindow_burn_rate_alerts_for_both_objective
 
 
 def test_the_prometheus_rule_validates_against_the_crd_schema():
-    folder = Path(os.environ.get("SEAWAY_SCHEMAS") or ROOT.parent / "shared" / "schemas")
-    schema_path = folder / "crds" / "monitoring.coreos.com" / "prometheusrule_v1.json"
-    if not schema_path.exists():
-        pytest.skip(f"no PrometheusRule schema at {schema_path} (set SEAWAY_SCHEMAS to the shared schemas folder)")
+    schema_path = schemas_folder() / "crds" / "monitoring.coreos.com" / "prometheusrule_v1.json"
     # Draft 7, as the chart tests do; the CRD's patterns use Go's regex syntax, not checked as Python's.
     jsonschema.Draft7Validator(json.loads(schema_path.read_text())).validate(rule())
 
