@@ -6,7 +6,8 @@ The names and labels are a contract: dashboards and alerts in ``k8s/observabilit
   every request to a route of the service, recorded by the kit (:func:`install`); ``http_route`` is the
   route template (``/products/<product_id>``), :data:`UNMATCHED_ROUTE` when no route matched (so unknown
   paths add no series), and the method is ``_OTHER`` when it is not a standard HTTP method. The kit's own
-  ``/livez``, ``/readyz`` and ``/metrics`` are not counted.
+  ``/livez``, ``/readyz`` and ``/metrics`` are not counted. Each route's ``500`` series exists at 0 from a
+  worker's first request (its first scrape included): see :func:`_initialise_error_series`.
 - ``http_server_active_requests{http_request_method}``: requests in flight (summed over live workers)
 - ``seaway_worker_threads``: request threads of the live workers, the capacity in-flight requests use up
 - ``http_client_request_duration_seconds{peer_service, http_request_method, http_response_status_code}``
@@ -39,7 +40,7 @@ import os
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -156,15 +157,40 @@ def breaker_changed(peer_service: str, state: str) -> None:
 
 
 def install(app: Flask, worker_threads: int) -> None:
-    """Record every request of ``app`` and serve ``/metrics``."""
+    """Record every request of ``app`` and serve ``/metrics``.
+
+    ``seaway_worker_threads`` is set here, in every worker, so a scrape that reaches the app always holds it:
+    the service-down alert watches for its absence (Istio's merged metrics answer without the app).
+    """
     WORKER_THREADS.set(worker_threads)
+    app.extensions["seaway.metrics.initialised"] = False
     app.before_request(_request_started)
     app.after_request(_request_finished)
     app.teardown_request(_request_torn_down)
     app.add_url_rule("/metrics", "seaway_metrics", _scrape, methods=["GET"])
 
 
+def _initialise_error_series(app: Flask) -> None:
+    """Create each route's ``500`` series (every method it accepts but HEAD and OPTIONS) at 0.
+
+    Prometheus loses the first increment of a series that appears with it (``rate`` needs two samples), and
+    a ratio over a series that never appeared is empty, not 0: the availability rules need the 5xx series
+    before the first error. Routes are known only once the service has added them, after ``create_app``, so
+    this runs on a worker's first request (a scrape counts). One status keeps the cost bounded (14 samples a
+    route and method): 500 is what an unhandled error becomes; the rules fall back to 0 for the rest. In
+    multiprocess mode the zeros go to this worker's file and the merged scrape shows them.
+    """
+    for rule in app.url_map.iter_rules():
+        if rule.rule in _UNCOUNTED_PATHS or rule.endpoint == "static":
+            continue
+        for method in sorted((rule.methods or set()) & (_METHODS - {"HEAD", "OPTIONS"})):
+            SERVER_DURATION.labels(rule.rule, method, "500")
+
+
 def _request_started() -> None:
+    if not current_app.extensions.get("seaway.metrics.initialised", True):
+        current_app.extensions["seaway.metrics.initialised"] = True
+        _initialise_error_series(current_app)
     if request.path in _UNCOUNTED_PATHS:
         return
     method = request.method if request.method in _METHODS else "_OTHER"

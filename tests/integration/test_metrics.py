@@ -110,8 +110,24 @@ def test_an_unknown_method_is_counted_as_other_and_probes_are_not_counted(catalo
         catalog.get("/livez")
         catalog.get("/readyz")
     scrape = catalog.scrape()
-    methods = {dict(labels)["http_request_method"] for name, labels in scrape if name == REQUESTS}
+    counted_series = [labels for (name, labels), value in scrape.items() if name == REQUESTS and value]
+    methods = {dict(labels)["http_request_method"] for labels in counted_series}
     assert methods == {"_OTHER"}
-    routes = {dict(labels)["http_route"] for name, labels in scrape if name == REQUESTS}
+    routes = {dict(labels)["http_route"] for labels in counted_series}
     assert routes == {"unmatched"}
     assert scrape[("http_server_active_requests", (("http_request_method", "_OTHER"),))] == 0
+
+
+def test_every_routes_500_series_is_scraped_at_zero_before_any_request_or_error(catalog):
+    # Only probes and scrapes so far: the availability rules still find each route's 5xx series (at 0), so a
+    # first error is a rise Prometheus sees and the 5xx ratio is 0, not empty.
+    scrape = catalog.scrape()
+    errors = {
+        (dict(labels)["http_route"], dict(labels)["http_request_method"]): value
+        for (name, labels), value in scrape.items()
+        if name == REQUESTS and ("http_response_status_code", "500") in labels
+    }
+    assert errors.keys() >= {("/products", "GET"), ("/products", "POST"), ("/products/<product_id>", "GET")}
+    assert set(errors.values()) == {0.0}
+    assert {route for route, _ in errors} <= {"/products", "/products/<product_id>", "/openapi.json"}
+    assert not any(method in ("HEAD", "OPTIONS") for _, method in errors)

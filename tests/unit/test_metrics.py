@@ -58,6 +58,28 @@ def test_errors_are_counted_with_their_status_and_leave_nothing_in_flight(client
     assert REGISTRY.get_sample_value("http_server_active_requests", {"http_request_method": "GET"}) == 0
 
 
+def test_each_routes_500_series_exists_at_zero_from_the_first_scrape():
+    # Prometheus loses the first increment of a series that appears with it, and a 5xx ratio over a series
+    # that never appeared is empty: the availability rules need every route's 500 series before any error.
+    app = seaway.create_app("fresh")
+
+    @app.route("/fresh/<thing>", methods=["GET", "POST"])
+    def fresh(thing):
+        return {"thing": thing}
+
+    def series(method: str, route: str = "/fresh/<thing>") -> float | None:
+        labels = {"http_route": route, "http_request_method": method, "http_response_status_code": "500"}
+        return REGISTRY.get_sample_value(DURATION, labels)
+
+    assert series("GET") is None
+    assert app.test_client().get("/metrics").status_code == 200
+    assert series("GET") == 0 and series("POST") == 0
+    assert series("HEAD") is None and series("OPTIONS") is None
+    assert series("GET", "/metrics") is None and series("GET", "/livez") is None
+    bucket = {"http_route": "/fresh/<thing>", "http_request_method": "GET", "http_response_status_code": "500"}
+    assert REGISTRY.get_sample_value("http_server_request_duration_seconds_bucket", bucket | {"le": "0.25"}) == 0
+
+
 def test_metrics_endpoint_serves_the_prometheus_text_format(client):
     answer = client.get("/metrics")
     assert answer.status_code == 200 and answer.content_type.startswith("text/plain")
