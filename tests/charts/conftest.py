@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.manifests import KUBE_VERSIONS, documents
 
@@ -28,7 +29,7 @@ RELEASE = "sf"
 MESH_SIDECAR = ("global.mesh.enabled=true", "global.mesh.mode=sidecar")
 MESH_AMBIENT = ("global.mesh.enabled=true", "global.mesh.mode=ambient")
 MONITORING = ("global.monitoring.enabled=true",)
-KEDA = ("keda.enabled=true", "fulfillment.autoscaling.enabled=false")
+KEDA = ("fulfillment.autoscaling.sqs.enabled=true",)
 
 
 @dataclass(frozen=True)
@@ -74,28 +75,40 @@ def run_helm(helm: str, *args: str, cwd: Path | None = None) -> subprocess.Compl
 
 @pytest.fixture(scope="session")
 def built_charts(helm: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of charts/ with every file:// dependency built (offline), so the work tree stays clean."""
+    """A copy of charts/ as a fresh clone has it, with the umbrella's dependencies built the way skaffold's helm
+    deployer builds them (`helm dependency build` of the release's chart only), offline, so the work tree stays
+    clean. Each service is rendered alone from ``seaway-service`` with its values file in ``<root>/../values``."""
     root = tmp_path_factory.mktemp("charts") / "charts"
     shutil.copytree(CHARTS, root, ignore=shutil.ignore_patterns("charts", "Chart.lock", "*.tgz"))
-    # Services before the umbrella: packaging a service chart includes its built library dependency.
-    for chart in (*SERVICES, UMBRELLA):
-        result = run_helm(helm, "dependency", "build", str(root / chart))
-        assert result.returncode == 0, f"helm dependency build {chart}:\n{result.stderr}"
+    result = run_helm(helm, "dependency", "build", str(root / UMBRELLA))
+    assert result.returncode == 0, f"helm dependency build {UMBRELLA}:\n{result.stderr}"
+    umbrella = yaml.safe_load((root / UMBRELLA / "values.yaml").read_text())
+    alone = root.parent / "values"
+    alone.mkdir()
+    for service in SERVICES:
+        (alone / f"{service}.yaml").write_text(yaml.safe_dump(service_values(umbrella, service)))
     return root
+
+
+def service_values(umbrella: dict, service: str) -> dict:
+    """What installing one service alone takes: its block of the umbrella's values, and the umbrella's globals."""
+    return {**umbrella[service], "global": umbrella["global"]}
 
 
 @pytest.fixture(scope="session")
 def template(helm: str, built_charts: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """`helm template` of a built chart; returns the finished process (callers check returncode)."""
+    """`helm template` of the umbrella, or of one service alone (``seaway-service`` with that service's values);
+    returns the finished process (callers check returncode)."""
 
     def run(
         chart: str, *, files: tuple[str, ...] = (), sets: tuple[str, ...] = (), extra_files: tuple[Path, ...] = ()
     ) -> subprocess.CompletedProcess[str]:
         chart_dir = built_charts / chart
+        own: tuple[Path, ...] = ()
+        if chart in SERVICES:
+            chart_dir, own = built_charts / LIBRARY, (built_charts.parent / "values" / f"{chart}.yaml",)
         args = ["template", RELEASE, str(chart_dir), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSIONS[0]]
-        for name in files:
-            args += ["--values", str(chart_dir / name)]
-        for path in extra_files:
+        for path in (*own, *(chart_dir / name for name in files), *extra_files):
             args += ["--values", str(path)]
         for item in sets:
             args += ["--set", item]

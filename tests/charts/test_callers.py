@@ -9,6 +9,8 @@ from tests.charts.conftest import NAMESPACE, SERVICES
 
 MESH_CELLS = ("sidecar-monitoring", "ambient-monitoring-keda", "eks", "kind-ambient")
 INGRESS_NAMESPACES = {"istio-ingress", "istio-system"}
+# kube-prometheus-stack's Prometheus everywhere; on EKS also the ADOT collector.
+SCRAPER_NAMESPACES = {"monitoring", "opentelemetry"}
 
 
 def declared_callers(service: str) -> set[str]:
@@ -34,9 +36,9 @@ def network_policy_callers(policy: dict, service: str) -> set[str]:
                 assert set(expression["values"]) == INGRESS_NAMESPACES and pods, peer
                 callers.add("ingress")
             elif namespaces:
-                assert namespaces["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}, peer
+                assert namespaces["matchLabels"]["kubernetes.io/metadata.name"] in SCRAPER_NAMESPACES, peer
             elif pods.get("app.kubernetes.io/component") == "test":
-                assert pods == {"app.kubernetes.io/name": service, "app.kubernetes.io/component": "test"}
+                assert pods == {"app.kubernetes.io/name": f"{service}-test", "app.kubernetes.io/component": "test"}
             elif "gateway.networking.k8s.io/gateway-name" in pods:
                 assert rule["ports"] == [{"port": 15008, "protocol": "TCP"}]  # the waypoint, HBONE only
             else:
@@ -91,6 +93,20 @@ def test_ambient_policies_attach_to_the_waypoint_and_lock_the_pods_to_it(rendere
     ztunnel = find(objects, "AuthorizationPolicy", f"{service}-ztunnel")
     allowed = {p for rule in ztunnel["spec"]["rules"] for s in rule["from"] for p in s["source"]["principals"]}
     assert allowed == {f"cluster.local/ns/{NAMESPACE}/sa/waypoint", "cluster.local/ns/monitoring/sa/prometheus"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_scraper_of_the_eks_values_may_reach_the_metrics(rendered, service: str) -> None:
+    # The ADOT collector scrapes from its own namespace: the NetworkPolicy must admit it beside Prometheus,
+    # on the sidecar's merged-metrics port.
+    policy = find(rendered["eks"], "NetworkPolicy", service)
+    scrapers = {
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]: rule["ports"]
+        for rule in policy["spec"]["ingress"]
+        for peer in rule["from"]
+        if "matchLabels" in peer.get("namespaceSelector", {})
+    }
+    assert scrapers == {ns: [{"port": 15020, "protocol": "TCP"}] for ns in SCRAPER_NAMESPACES}
 
 
 @pytest.mark.parametrize("cell", MESH_CELLS)

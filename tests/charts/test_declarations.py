@@ -1,24 +1,28 @@
-"""Each service chart's values agree with the service's Python declaration (the single source)."""
+"""Each service's chart values agree with the service's Python declaration (the single source)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
 
 from seaway.service import discover, physical_name, resource_env, url_env
-from tests.charts.conftest import CHARTS, SERVICES
+from tests.charts.conftest import CHARTS, LIBRARY, SERVICES, UMBRELLA
+
+
+def umbrella_values() -> dict:
+    return yaml.safe_load((CHARTS / UMBRELLA / "values.yaml").read_text())
 
 
 def values(service: str) -> dict:
-    return yaml.safe_load((CHARTS / service / "values.yaml").read_text())
+    return umbrella_values()[service]
 
 
-def test_every_declared_service_has_a_chart() -> None:
+def test_every_declared_service_is_in_the_umbrella() -> None:
     assert set(discover()) == set(SERVICES)
-    assert all((CHARTS / name / "Chart.yaml").is_file() for name in discover())
+    chart = yaml.safe_load((CHARTS / UMBRELLA / "Chart.yaml").read_text())
+    assert {d["alias"] for d in chart["dependencies"]} == set(discover())
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -26,13 +30,13 @@ def test_chart_values_agree_with_the_declaration(service: str) -> None:
     declared = discover()[service]
     chart = values(service)
     assert chart["name"] == declared.name
-    assert set(chart["callers"]) == set(declared.callers), "callers"
-    assert set(chart["calls"]) == set(declared.calls), "calls"
-    assert [(r["kind"], r["name"]) for r in chart["aws"]["resources"]] == [
+    assert set(chart.get("callers", [])) == set(declared.callers), "callers"
+    assert set(chart.get("calls", [])) == set(declared.calls), "calls"
+    assert [(r["kind"], r["name"]) for r in chart.get("aws", {}).get("resources", [])] == [
         (r.kind, r.name) for r in declared.resources
     ], "aws.resources"
-    assert chart["redis"]["enabled"] is declared.redis, "redis"
-    assert chart["global"]["partOf"] == declared.part_of
+    assert chart.get("redis", {}).get("enabled", False) is declared.redis, "redis"
+    assert umbrella_values()["global"]["partOf"] == declared.part_of
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -48,25 +52,33 @@ def test_rendered_environment_carries_every_declared_dependency(rendered, servic
     resource_urls = {resource_env(r) for r in declared.resources}
     assert urls - resource_urls == {url_env(c) for c in declared.calls}
     for resource in declared.resources:
-        assert env[resource_env(resource)].endswith(physical_name(declared, resource)), resource_env(resource)
+        # Rendered alone, a service has the chart's default account and region, as `seaway up`'s emulator.
+        name = physical_name(declared, resource, account="123456789012", region="us-east-1")
+        assert env[resource_env(resource)].endswith(name), resource_env(resource)
     assert ("REDIS_URL" in env) is declared.redis
 
 
-def test_every_service_chart_carries_the_library_schema() -> None:
-    library = (CHARTS / "seaway-service" / "values.schema.json").read_text()
-    for service in SERVICES:
-        copy = CHARTS / service / "values.schema.json"
-        assert copy.read_text() == library, f"copy charts/seaway-service/values.schema.json to {copy}"
-
-
-def test_umbrella_schema_shares_the_global_schema() -> None:
-    library = json.loads((CHARTS / "seaway-service" / "values.schema.json").read_text())
-    umbrella = json.loads((CHARTS / "storefront" / "values.schema.json").read_text())
-    assert umbrella["definitions"]["global"] == library["definitions"]["global"]
+def test_one_values_schema_and_one_set_of_defaults() -> None:
+    schemas = sorted(p.relative_to(CHARTS).as_posix() for p in CHARTS.rglob("values.schema.json"))
+    assert schemas == [f"{LIBRARY}/values.schema.json", f"{UMBRELLA}/values.schema.json"]
+    umbrella = json.loads((CHARTS / UMBRELLA / "values.schema.json").read_text())
+    assert "definitions" not in umbrella, "the umbrella leaves global and the services to the service schema"
     assert umbrella["additionalProperties"] is False
-
-
-def test_umbrella_and_service_defaults_agree_on_global() -> None:
-    umbrella = yaml.safe_load(Path(CHARTS / "storefront" / "values.yaml").read_text())["global"]
     for service in SERVICES:
-        assert values(service)["global"] == umbrella, service
+        assert "additionalProperties" not in umbrella["properties"][service], service
+
+
+def test_umbrella_globals_agree_with_the_service_defaults() -> None:
+    def leaves(tree: dict, prefix: str = "") -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key, value in tree.items():
+            if isinstance(value, dict) and value:
+                out |= leaves(value, f"{prefix}{key}.")
+            else:
+                out[f"{prefix}{key}"] = value
+        return out
+
+    defaults = leaves(yaml.safe_load((CHARTS / LIBRARY / "values.yaml").read_text())["global"])
+    umbrella = leaves(umbrella_values()["global"])
+    assert umbrella.keys() <= defaults.keys()
+    assert {k: v for k, v in umbrella.items() if defaults[k] != v} == {}

@@ -3,9 +3,12 @@ and the shutdown numbers agree."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.charts.conftest import CELLS, SERVICES, pod_specs
+from tests.charts.conftest import CELLS, SERVICES, UMBRELLA, pod_specs
+from tests.manifests import documents
 
 STANDARD_LABELS = (
     "app.kubernetes.io/name",
@@ -117,6 +120,60 @@ def test_every_app_container_has_resources_probes_and_a_clean_shutdown(rendered,
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations["checksum/config"]
         assert spec["topologySpreadConstraints"]
+        if "proxy.istio.io/config" in annotations:
+            proxy_fits_the_grace_period(annotations, shutdown, spec["terminationGracePeriodSeconds"])
+
+
+def proxy_fits_the_grace_period(annotations: dict[str, str], app_shutdown: float, grace: int) -> None:
+    """A classic sidecar gets SIGTERM with the app and must drain for as long as the app shuts down (it carries
+    the app's calls); a native sidecar is stopped by the kubelet only after the app exited, so the app's shutdown
+    plus the proxy's drain must end before the grace period, or every pod ends in SIGKILL."""
+    config = json.loads(annotations["proxy.istio.io/config"])
+    drain = float(config["terminationDrainDuration"].removesuffix("s"))
+    assert config["holdApplicationUntilProxyStarts"] is True
+    if annotations["sidecar.istio.io/nativeSidecar"] == "true":
+        assert app_shutdown + drain < grace, (app_shutdown, drain, grace)
+    else:
+        assert annotations["sidecar.istio.io/nativeSidecar"] == "false"
+        assert app_shutdown <= drain < grace, (app_shutdown, drain, grace)
+
+
+@pytest.mark.parametrize("native", (True, False))
+def test_the_sidecar_drain_fits_native_and_classic_sidecars(template, native: bool) -> None:
+    result = template(UMBRELLA, files=("values-eks.yaml",), sets=(f"global.mesh.nativeSidecars={str(native).lower()}",))
+    assert result.returncode == 0, result.stderr
+    objects = documents(result.stdout)
+    configs = {o["metadata"]["name"]: o["data"] for o in objects if o["kind"] == "ConfigMap"}
+    for deployment in (o for o in objects if o["kind"] == "Deployment"):
+        spec = deployment["spec"]["template"]["spec"]
+        (app,) = spec["containers"]
+        config = configs[deployment["metadata"]["name"]]
+        shutdown = (
+            app["lifecycle"]["preStop"]["sleep"]["seconds"]
+            + float(config["DRAIN_SECONDS"])
+            + float(config["GRACEFUL_TIMEOUT"])
+        )
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["sidecar.istio.io/nativeSidecar"] == str(native).lower()
+        proxy_fits_the_grace_period(annotations, shutdown, spec["terminationGracePeriodSeconds"])
+    # The helm test pod quits a classic sidecar itself; a native one ends with the pod.
+    for pod in (o for o in objects if o["kind"] == "Pod"):
+        env = {e["name"] for e in pod["spec"]["containers"][0]["env"]}
+        assert ("QUIT_PROXY" in env) is not native
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_replicas_are_rendered_only_where_no_autoscaler_owns_them(rendered, cell: str) -> None:
+    # Helm 4 applies server-side: a rendered `replicas` beside an HPA or KEDA fights the autoscaler on upgrade.
+    objects = rendered[cell]
+    scaled = {
+        o["spec"]["scaleTargetRef"]["name"] for o in objects if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject")
+    }
+    for deployment in (o for o in objects if o["kind"] == "Deployment"):
+        name = deployment["metadata"]["name"]
+        assert ("replicas" in deployment["spec"]) is (name not in scaled), name
+    hpas = {o["spec"]["scaleTargetRef"]["name"] for o in objects if o["kind"] == "HorizontalPodAutoscaler"}
+    assert not hpas & {o["spec"]["scaleTargetRef"]["name"] for o in objects if o["kind"] == "ScaledObject"}
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -128,7 +185,7 @@ def test_every_object_carries_the_standard_labels(rendered, cell: str) -> None:
         problems += [f"{where}: no {key}" for key in STANDARD_LABELS if not labels.get(key)]
         if labels.get("app.kubernetes.io/part-of") != "storefront":
             problems.append(f"{where}: part-of {labels.get('app.kubernetes.io/part-of')}")
-        if labels.get("app.kubernetes.io/name") not in (*SERVICES, "storefront"):
+        if labels.get("app.kubernetes.io/name") not in (*SERVICES, *(f"{s}-test" for s in SERVICES), "storefront"):
             problems.append(f"{where}: name {labels.get('app.kubernetes.io/name')}")
     for where, metadata, _ in pod_specs(rendered[cell]):
         labels = metadata["labels"]
@@ -152,11 +209,29 @@ def test_deployments_carry_the_kubectl_seaway_label_and_stable_selectors(rendere
 def test_helm_test_pods_call_readyz(rendered, cell: str) -> None:
     tests = [o for o in rendered[cell] if o["kind"] == "Pod"]
     services = {o["metadata"]["name"] for o in rendered[cell] if o["kind"] == "Deployment"}
-    assert {t["metadata"]["labels"]["app.kubernetes.io/name"] for t in tests} == services
+    assert {t["metadata"]["labels"]["app.kubernetes.io/name"] for t in tests} == {f"{s}-test" for s in services}
     for pod in tests:
         assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
         env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
         assert env["TARGET_URL"].endswith(":8080/readyz")
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_no_service_pdb_or_autoscaler_counts_the_helm_test_pods(rendered, cell: str) -> None:
+    def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+        return all(labels.get(key) == value for key, value in selector.items())
+
+    objects = rendered[cell]
+    selectors = [(f"Service/{o['metadata']['name']}", o["spec"]["selector"]) for o in objects if o["kind"] == "Service"]
+    selectors += [
+        (f"{o['kind']}/{o['metadata']['name']}", o["spec"]["selector"]["matchLabels"])
+        for o in objects
+        if o["kind"] in ("PodDisruptionBudget", "Deployment")  # an HPA and KEDA count the Deployment's selector
+    ]
+    assert selectors
+    for pod in (o for o in objects if o["kind"] == "Pod"):
+        counted = [where for where, selector in selectors if selects(selector, pod["metadata"]["labels"])]
+        assert not counted, f"Pod/{pod['metadata']['name']} is selected by {counted}"
 
 
 def test_mesh_traffic_policy_limits_retries_and_ejection(rendered) -> None:

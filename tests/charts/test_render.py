@@ -128,8 +128,9 @@ def test_the_kit_client_retries_only_where_the_mesh_does_not(rendered: dict[str,
             if o["kind"] == "ConfigMap" and "SEAWAY_SERVICE" in o["data"]
         }
 
-    assert retries("sidecar") == retries("eks") == {"true"}
-    assert retries("ambient") == retries("defaults") == {None}
+    # Sidecar mode: the VirtualService retries; ambient: the HTTPRoute at the waypoint.
+    assert retries("sidecar") == retries("eks") == retries("ambient") == retries("kind-ambient") == {"true"}
+    assert retries("defaults") == retries("monitoring-no-mesh") == {None}
 
 
 def test_config_change_rolls_the_pods(template) -> None:
@@ -155,3 +156,17 @@ def test_chaos_endpoints_are_off_unless_enabled_and_always_off_on_eks(
     assert result.returncode == 0, result.stderr
     (config,) = [o for o in documents(result.stdout) if o["kind"] == "ConfigMap"]
     assert config["data"]["CHAOS_ENABLED"] == "true"
+
+
+@pytest.mark.parametrize("account", ("111122223333", "012345678901"))
+@pytest.mark.parametrize("chart", ("storefront", "fulfillment"))
+def test_an_account_id_set_as_a_number_renders_as_twelve_digits(template, chart: str, account: str) -> None:
+    # skaffold's setValueTemplates arrive as `--set`, which types 111122223333 as a number.
+    result = template(chart, sets=(f"global.aws.accountId={account}", "global.aws.region=eu-west-1"))
+    assert result.returncode == 0, result.stderr
+    (config,) = [
+        o for o in documents(result.stdout) if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "fulfillment"
+    ]
+    env = config["data"]
+    assert env["FULFILLMENT_QUEUE_URL"] == f"https://sqs.eu-west-1.amazonaws.com/{account}/storefront-fulfillment"
+    assert env["RECEIPTS_BUCKET"] == f"storefront-receipts-{account}-eu-west-1"

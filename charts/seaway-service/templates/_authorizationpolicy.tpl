@@ -122,13 +122,18 @@ spec:
         - source:
             principals: [{{ include "seaway-service.principal" (dict "ctx" . "sa" .Values.global.mesh.waypoint.serviceAccount) | quote }}]
     {{- if .Values.global.monitoring.enabled }}
-    {{- $prom := .Values.global.monitoring.prometheus }}
+    {{- $scrapers := list }}
+    {{- range .Values.global.monitoring.scrapers }}
+    {{- $scrapers = append $scrapers (printf "%s/ns/%s/sa/%s" $.Values.global.mesh.trustDomain .namespace .serviceAccount) }}
+    {{- end }}
+    {{- if $scrapers }}
     - from:
         - source:
-            principals: [{{ printf "%s/ns/%s/sa/%s" .Values.global.mesh.trustDomain $prom.namespace $prom.serviceAccount | quote }}]
+            principals: {{ toJson $scrapers }}
       to:
         - operation:
             ports: [{{ include "seaway-service.port" . | quote }}]
+    {{- end }}
     {{- end }}
 {{- end }}
 {{- end }}

@@ -30,8 +30,9 @@ OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf"
 OTEL_PROPAGATORS: {{ $g.otel.propagators | quote }}
 OTEL_RESOURCE_ATTRIBUTES: {{ printf "service.namespace=%s,service.version=%s,deployment.environment.name=%s" $g.partOf (include "seaway-service.version" .) $g.environment | quote }}
 SEAWAY_CLOUDWATCH: {{ $g.cloudwatch | quote }}
-{{- if and $g.mesh.enabled (eq $g.mesh.mode "sidecar") }}
-# The callers' sidecars retry (VirtualService retries), so the kit's client must not retry as well.
+{{- if $g.mesh.enabled }}
+# The mesh retries (the VirtualService in sidecar mode, the HTTPRoute at the waypoint in ambient mode), so the
+# kit's client must not retry as well.
 MESH_RETRIES: "true"
 {{- end }}
 {{- if $g.chaos }}
@@ -57,16 +58,32 @@ REDIS_URL: {{ required "redis.url is required when redis.enabled" .Values.redis.
 {{- printf "%s_%s" (upper .name | replace "-" "_") $suffix -}}
 {{- end -}}
 
-{{/* Physical name (default <partOf>-<name>, as seaway.service.physical_name); ARN for topics, URL for queues. */}}
+{{/*
+Physical name, as seaway.service.physical_name: <partOf>-<name>, and for buckets, whose names are global
+across every account, <partOf>-<name>-<account>-<region>. ARN for topics, URL for queues.
+*/}}
+{{- define "seaway-service.resourcePhysicalName" -}}
+{{- $g := .ctx.Values.global -}}
+{{- $r := .resource -}}
+{{- if $r.physicalName -}}
+{{- $r.physicalName -}}
+{{- else if eq $r.kind "bucket" -}}
+{{- printf "%s-%s-%s-%s" $g.partOf $r.name (include "seaway-service.accountId" .ctx) $g.aws.region -}}
+{{- else -}}
+{{- printf "%s-%s" $g.partOf $r.name -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "seaway-service.resourceEnvValue" -}}
 {{- $g := .ctx.Values.global -}}
 {{- $r := .resource -}}
-{{- $physical := default (printf "%s-%s" $g.partOf $r.name) $r.physicalName -}}
+{{- $physical := include "seaway-service.resourcePhysicalName" . -}}
+{{- $account := include "seaway-service.accountId" .ctx -}}
 {{- if eq $r.kind "topic" -}}
-{{- printf "arn:aws:sns:%s:%s:%s" $g.aws.region $g.aws.accountId $physical -}}
+{{- printf "arn:aws:sns:%s:%s:%s" $g.aws.region $account $physical -}}
 {{- else if eq $r.kind "queue" -}}
 {{- $base := default (printf "https://sqs.%s.amazonaws.com" $g.aws.region) $g.aws.endpointUrl -}}
-{{- printf "%s/%s/%s" (trimSuffix "/" $base) $g.aws.accountId $physical -}}
+{{- printf "%s/%s/%s" (trimSuffix "/" $base) $account $physical -}}
 {{- else -}}
 {{- $physical -}}
 {{- end -}}

@@ -7,6 +7,26 @@ istio.io/dataplane-mode: ambient
 {{- end }}
 {{- end -}}
 
+{{/*
+The sidecar's start and stop, fitted to the shutdown budget. The proxy starts before the app. A classic
+sidecar gets SIGTERM with the app, so it drains for the app's whole shutdown (it still carries the app's
+calls). A native sidecar (an init container that always restarts; Istio's default from 1.27 on Kubernetes
+1.33+, pinned here by annotation) is stopped by the kubelet only after the app has exited, within the same
+grace period: it drains briefly, so app shutdown + proxy drain stays inside terminationGracePeriodSeconds.
+*/}}
+{{- define "seaway-service.proxyDrainSeconds" -}}
+{{- if .Values.global.mesh.nativeSidecars -}}
+{{- max 1 (sub .Values.shutdown.marginSeconds 2) -}}
+{{- else -}}
+{{- include "seaway-service.shutdownSeconds" . -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "seaway-service.proxyAnnotations" -}}
+sidecar.istio.io/nativeSidecar: {{ .Values.global.mesh.nativeSidecars | toString | quote }}
+proxy.istio.io/config: {{ dict "holdApplicationUntilProxyStarts" true "terminationDrainDuration" (printf "%ss" (include "seaway-service.proxyDrainSeconds" .)) | toJson | quote }}
+{{- end -}}
+
 {{/* Volumes every Seaway pod mounts: the root filesystem is read-only. */}}
 {{- define "seaway-service.volumes" -}}
 - name: tmp
@@ -70,8 +90,7 @@ spec:
         prometheus.io/path: /metrics
         {{- end }}
         {{- if eq $mode "sidecar" }}
-        # The proxy starts before the app and keeps serving the app's outbound calls for the whole shutdown.
-        proxy.istio.io/config: {{ dict "holdApplicationUntilProxyStarts" true "terminationDrainDuration" (printf "%ss" (include "seaway-service.shutdownSeconds" .)) | toJson | quote }}
+        {{- include "seaway-service.proxyAnnotations" . | nindent 8 }}
         {{- end }}
         {{- with .Values.podAnnotations }}
         {{- toYaml . | nindent 8 }}

@@ -27,13 +27,24 @@ cluster.local/ns/<namespace>/sa/<name>, so one storefront runs per namespace.
 {{- regexReplaceAll "[^-A-Za-z0-9_.]" $tag "-" | trunc 63 | trimAll "-_." -}}
 {{- end -}}
 
+{{/* The image: image.repository (default seaway/<name>) with the tag, or @digest for a bare sha256:... */}}
 {{- define "seaway-service.image" -}}
+{{- $repository := default (printf "seaway/%s" (include "seaway-service.name" .)) .Values.image.repository -}}
 {{- $tag := include "seaway-service.imageTag" . -}}
 {{- if hasPrefix "sha256:" $tag -}}
-{{- printf "%s@%s" .Values.image.repository $tag -}}
+{{- printf "%s@%s" $repository $tag -}}
 {{- else -}}
-{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- printf "%s:%s" $repository $tag -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The AWS account id as 12 digits. skaffold's setValueTemplates arrive as `--set`, which makes 111122223333 a
+number (and would drop the leading zeros of 012345678901): a number is formatted back to 12 digits.
+*/}}
+{{- define "seaway-service.accountId" -}}
+{{- $id := .Values.global.aws.accountId -}}
+{{- if kindIs "string" $id -}}{{ $id }}{{- else -}}{{ printf "%012d" (int64 $id) }}{{- end -}}
 {{- end -}}
 
 {{/* Selector labels: the immutable subset (name + instance); never add to them, Deployments cannot change selectors. */}}
@@ -124,21 +135,3 @@ seccompProfile:
 
 {{/* The port the app serves HTTP, health and metrics on (fixed by the image). */}}
 {{- define "seaway-service.port" -}}8080{{- end -}}
-
-{{/* Every object a service chart renders, in one include (the service charts list them one by one). */}}
-{{- define "seaway-service.all" -}}
-{{ include "seaway-service.serviceaccount" . }}
-{{ include "seaway-service.configmap" . }}
-{{ include "seaway-service.deployment" . }}
-{{ include "seaway-service.service" . }}
-{{ include "seaway-service.hpa" . }}
-{{ include "seaway-service.pdb" . }}
-{{ include "seaway-service.networkpolicy" . }}
-{{ include "seaway-service.servicemonitor" . }}
-{{ include "seaway-service.prometheusrule" . }}
-{{ include "seaway-service.virtualservice" . }}
-{{ include "seaway-service.httproute" . }}
-{{ include "seaway-service.destinationrule" . }}
-{{ include "seaway-service.authorizationpolicy" . }}
-{{ include "seaway-service.test" . }}
-{{- end -}}

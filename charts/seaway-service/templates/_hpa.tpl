@@ -1,5 +1,6 @@
+{{/* CPU autoscaling; with autoscaling.sqs.enabled KEDA scales instead (seaway-service.scaledobject). */}}
 {{- define "seaway-service.hpa" -}}
-{{- if .Values.autoscaling.enabled }}
+{{- if and .Values.autoscaling.enabled (not .Values.autoscaling.sqs.enabled) }}
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler

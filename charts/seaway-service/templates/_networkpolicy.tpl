@@ -1,8 +1,8 @@
 {{/*
 Who may open connections to the service's pods. The `callers` list is the single source for this policy and
 the Istio AuthorizationPolicy: a service name admits that service's pods; "ingress" admits the Istio ingress
-gateway's pods (global.mesh.ingressGateway). Beside the callers: this chart's own helm test pod, Prometheus
-(when global.monitoring.enabled) and, in ambient mode, the waypoint and the kubelet's probes, which ztunnel
+gateway's pods (global.mesh.ingressGateway). Beside the callers: this chart's own helm test pod, the scrapers
+(global.monitoring.scrapers, when global.monitoring.enabled) and, in ambient mode, the waypoint and the kubelet's probes, which ztunnel
 SNATs to 169.254.7.127. Egress is not restricted (AWS endpoints have no stable addresses).
 */}}
 {{- define "seaway-service.networkpolicy" -}}
@@ -52,17 +52,17 @@ spec:
     - from:
         - podSelector:
             matchLabels:
-              app.kubernetes.io/name: {{ include "seaway-service.name" . }}
+              app.kubernetes.io/name: {{ include "seaway-service.name" . }}-test
               app.kubernetes.io/component: test
       ports: {{ toJson $appPorts }}
     {{- end }}
     {{- if .Values.global.monitoring.enabled }}
-    {{- $prom := .Values.global.monitoring.prometheus }}
+    {{- range .Values.global.monitoring.scrapers }}
     - from:
         - namespaceSelector:
             matchLabels:
-              kubernetes.io/metadata.name: {{ $prom.namespace }}
-          {{- with $prom.podLabels }}
+              kubernetes.io/metadata.name: {{ .namespace }}
+          {{- with .podLabels }}
           podSelector:
             matchLabels:
               {{- toYaml . | nindent 14 }}
@@ -72,6 +72,7 @@ spec:
       {{- else }}
       ports: {{ toJson $appPorts }}
       {{- end }}
+    {{- end }}
     {{- end }}
     {{- if eq $mode "ambient" }}
     - from:

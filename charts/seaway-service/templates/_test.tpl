@@ -1,8 +1,19 @@
 {{/*
 `helm test`: a pod that asks the service's /readyz through its Service, with the service's own image (it has
 Python) and account, so it passes the same NetworkPolicy, mesh policy and restricted Pod Security Standard.
-With a sidecar it tells the proxy to quit when done, so the pod completes.
+With a classic sidecar it tells the proxy to quit when done, so the pod completes. Its labels name it
+<service>-test, so the Service, PDB and HPA, which select <service>, never count it.
 */}}
+{{- define "seaway-service.testLabels" -}}
+app.kubernetes.io/name: {{ include "seaway-service.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ include "seaway-service.version" . | quote }}
+app.kubernetes.io/component: test
+app.kubernetes.io/part-of: {{ .Values.global.partOf }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ include "seaway-service.chart" . }}
+{{- end -}}
+
 {{- define "seaway-service.testScript" -}}
 import os, sys, time, urllib.request
 url = os.environ["TARGET_URL"]
@@ -35,7 +46,7 @@ metadata:
   name: {{ include "seaway-service.fullname" . }}-test
   namespace: {{ .Release.Namespace }}
   labels:
-    {{- include "seaway-service.labels" (dict "ctx" . "component" "test") | nindent 4 }}
+    {{- include "seaway-service.testLabels" . | nindent 4 }}
     {{- with include "seaway-service.podMeshLabels" . | trim }}
     {{- . | nindent 4 }}
     {{- end }}
@@ -43,6 +54,7 @@ metadata:
     helm.sh/hook: test
     helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
     {{- if eq $mode "sidecar" }}
+    sidecar.istio.io/nativeSidecar: {{ .Values.global.mesh.nativeSidecars | toString | quote }}
     proxy.istio.io/config: '{"holdApplicationUntilProxyStarts":true}'
     {{- end }}
 spec:
@@ -60,7 +72,8 @@ spec:
       env:
         - name: TARGET_URL
           value: {{ printf "http://%s:%s/readyz" (include "seaway-service.fullname" .) (include "seaway-service.port" .) | quote }}
-        {{- if eq $mode "sidecar" }}
+        {{- if and (eq $mode "sidecar") (not .Values.global.mesh.nativeSidecars) }}
+        # A classic sidecar would keep the pod running; a native one is stopped when this container exits.
         - name: QUIT_PROXY
           value: "1"
         {{- end }}
