@@ -13,6 +13,7 @@ import pytest
 from seaway.service import discover
 from tests.deploy.conftest import REPO, load_yaml, schema
 from tests.deploy.test_image import stages
+from tests.fidelity.skaffold_model import activated_profiles, apply_profiles, on_change
 
 CONFIG = load_yaml(REPO / "skaffold.yaml")
 PROFILES = {profile["name"]: profile for profile in CONFIG["profiles"]}
@@ -63,7 +64,8 @@ def test_dev_profile_is_for_skaffold_dev_on_kind_with_the_dev_stage_and_file_syn
         assert artifact["docker"]["target"] == "dev"
         rules = artifact["sync"]["manual"]
         sources = {rule["src"] for rule in rules}
-        assert "services/seaway/**/*.py" in sources
+        assert "services/seaway/**/*" in sources
+        assert "services/storefront/*/service.py" in sources
         assert f"services/storefront/{artifact['image']}/**/*" in sources
         for rule in rules:
             # Files land at dest/<src path>; the dev stage imports from dest/services.
@@ -77,16 +79,25 @@ def test_production_build_never_syncs():
 
 
 def _chart_values(chart_path: str) -> dict[str, Any]:
-    """A chart's values with each dependency's own values under the dependency's name (as Helm merges them)."""
+    """A chart's values with each dependency's own values under its alias or name (as Helm merges them)."""
     chart = REPO / chart_path
     values = load_yaml(chart / "values.yaml") or {}
     for dependency in (load_yaml(chart / "Chart.yaml") or {}).get("dependencies", []):
         sub = (chart / dependency["repository"].removeprefix("file://")).resolve()
-        values[dependency["name"]] = {**(load_yaml(sub / "values.yaml") or {}), **values.get(dependency["name"], {})}
+        key = dependency.get("alias", dependency["name"])
+        values[key] = {**(load_yaml(sub / "values.yaml") or {}), **values.get(key, {})}
     return values
 
 
 def _has_key(values: dict[str, Any], dotted: str) -> bool:
+    """A value of the chart; ``global.*`` may be defined by the chart or by any of its dependencies."""
+    if dotted.startswith("global."):
+        holders = [values, *(v for v in values.values() if isinstance(v, dict) and "global" in v)]
+        return any(_has_path(holder, dotted) for holder in holders)
+    return _has_path(values, dotted)
+
+
+def _has_path(values: dict[str, Any], dotted: str) -> bool:
     node: Any = values
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -109,6 +120,8 @@ def test_helm_releases_exist_and_every_set_value_is_a_chart_value(profile):
             assert (REPO / values_file).is_file(), values_file
         assert set(release.get("dependsOn", [])) <= names
         values = _chart_values(release["chartPath"])
+        for key in release.get("setValues", {}):
+            assert _has_key(values, key), f"{release['name']}: {key} is not a value of {release['chartPath']}"
         for key, template in release["setValueTemplates"].items():
             assert _has_key(values, key), f"{release['name']}: {key} is not a value of {release['chartPath']}"
             for kind, artifact in re.findall(r"\{\{\.IMAGE_(REPO|TAG|DIGEST)_(\w+)\}\}", template):
@@ -129,13 +142,78 @@ def test_every_service_image_is_wired_into_the_storefront_release():
 
 
 def test_kind_deploys_the_emulator_job_first_and_eks_never_does():
-    kind = effective(None)["deploy"]["helm"]["releases"]
-    assert [r["name"] for r in kind] == ["aws-resources", "storefront"]
-    assert kind[1]["valuesFiles"] == ["charts/storefront/values-kind.yaml"]
+    kind = {r["name"]: r for r in effective(None)["deploy"]["helm"]["releases"]}
+    assert set(kind) == {"aws-resources", "storefront"}
+    assert kind["storefront"]["dependsOn"] == ["aws-resources"]
+    assert kind["storefront"]["valuesFiles"] == ["charts/storefront/values-kind.yaml"]
     eks = effective("eks")
     assert [r["name"] for r in eks["deploy"]["helm"]["releases"]] == ["storefront"]
     assert eks["deploy"]["helm"]["releases"][0]["valuesFiles"] == ["charts/storefront/values-eks.yaml"]
     assert eks["build"]["local"]["push"] is True
+
+
+def test_the_storefront_is_release_0_so_profile_patches_combine_in_any_order():
+    assert CONFIG["deploy"]["helm"]["releases"][0]["name"] == "storefront"
+    for names in (["eks", "ambient"], ["ambient", "eks"], ["dev", "ambient"], ["ambient", "dev"]):
+        config = apply_profiles(CONFIG, names)
+        (storefront,) = [r for r in config["deploy"]["helm"]["releases"] if r["name"] == "storefront"]
+        assert storefront["setValues"] == {"global.mesh.mode": "ambient"}, names
+
+
+def test_ambient_profile_is_selected_by_mesh_mode_and_only_switches_the_data_plane():
+    assert PROFILES["ambient"]["activation"] == [{"env": "MESH_MODE=ambient"}]
+    assert activated_profiles(CONFIG, ["eks"], {"MESH_MODE": "ambient"}) == ["ambient", "eks"]
+    assert activated_profiles(CONFIG, ["eks"], {"MESH_MODE": "sidecar"}) == ["eks"]
+    before, after = effective(None), effective("ambient")
+    after["deploy"]["helm"]["releases"][0].pop("setValues")
+    assert before == after
+
+
+def test_eks_tags_cannot_collide_in_an_immutable_registry():
+    """ECR tags are immutable. inputDigest names an image by its inputs, so a second machine (empty skaffold
+    cache) computes an existing tag; with tryImportMissing skaffold looks the tag up in the registry and reuses
+    the image (pkg/skaffold/build/cache/lookup.go: tryImport, then lookupRemote finds the same digest) instead
+    of building and pushing a different image under it. A tag policy with no such lookup must be unique per
+    build (gitCommit is not: two builds of one commit share it)."""
+    local = effective("eks")["build"]["local"]
+    policy = effective("eks")["build"]["tagPolicy"]
+    if "inputDigest" in policy or "gitCommit" in policy:
+        assert local.get("tryImportMissing") is True
+    # tryImport is skipped for multi-platform builds (lookup.go): one platform only.
+    assert len(effective("eks")["build"]["platforms"]) == 1
+
+
+CHANGES = {
+    # changed file -> artifact -> what skaffold dev does (artifacts absent: nothing happens to them)
+    "services/storefront/catalog/routes.py": {"catalog": "sync"},
+    "services/storefront/catalog/openapi.yaml": {"catalog": "sync"},
+    "services/storefront/gateway/static/app.js": {"gateway": "sync"},
+    "services/storefront/orders/store.py": {"orders": "sync"},
+    "services/storefront/fulfillment/handler.py": {"fulfillment": "sync"},
+    "services/seaway/client.py": dict.fromkeys(("gateway", "catalog", "orders", "fulfillment"), "sync"),
+    "services/seaway/kubectl/cli.py": dict.fromkeys(("gateway", "catalog", "orders", "fulfillment"), "sync"),
+    # every image keeps every service's declaration (the seaway.services entry points name them all)
+    "services/storefront/orders/service.py": dict.fromkeys(("gateway", "catalog", "orders", "fulfillment"), "sync"),
+    # dependencies and the recipe itself: a new image, rightly
+    "pyproject.toml": dict.fromkeys(("gateway", "catalog", "orders", "fulfillment"), "rebuild"),
+    "requirements/runtime.lock": dict.fromkeys(("gateway", "catalog", "orders", "fulfillment"), "rebuild"),
+    # not an input of any image (the deployer redeploys on chart changes; tests are not in images)
+    "charts/storefront/values.yaml": {},
+    "tests/unit/test_client.py": {},
+}
+
+
+@pytest.mark.parametrize("changed", sorted(CHANGES))
+def test_skaffold_dev_syncs_a_change_into_its_own_service_only_and_rebuilds_nothing(changed):
+    """What `skaffold dev` does with one changed file, by skaffold's rules (tests/fidelity/skaffold_model.py):
+    an artifact whose inputs include the file syncs it if one of its own rules matches, else it is rebuilt."""
+    artifacts = effective("dev")["build"]["artifacts"]
+    assert on_change(REPO, artifacts, changed) == CHANGES[changed]
+
+
+def test_the_changed_files_of_the_sync_check_exist():
+    for changed in CHANGES:
+        assert (REPO / changed).is_file(), changed
 
 
 def test_port_forward_targets_the_gateway_service():
