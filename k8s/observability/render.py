@@ -1,25 +1,49 @@
 """Render the Grafana dashboards and the PrometheusRule in this folder from one description.
 
-    python k8s/observability/render.py          # rewrite grafana/*.json and prometheusrule.yaml
+    python k8s/observability/render.py   # grafana/*.json, prometheusrule.yaml, cloudwatch.yaml defaults
 
 The objectives live here once: availability 99.9 % (a 5xx is an error) and latency 99 % of requests within
 0.25 s (seaway.metrics.LATENCY_OBJECTIVE_SECONDS, a histogram bucket bound), per service (Prometheus
 ``job``, the chart's full name). The alerts are the multi-window, multi-burn-rate alerts of the Google SRE
 workbook ("Alerting on SLOs", recommendation 6): page at 14.4x over 1h and 5m or 6x over 6h and 30m, ticket
-at 3x over 1d and 2h or 1x over 3d and 6h. tests/integration/test_dashboards.py checks that the files are
-what this script renders and that every query uses metrics the services expose.
+at 3x over 1d and 2h or 1x over 3d and 6h. A page also needs at least PAGE_MIN_REQUEST_RATE requests a second
+over the short window, and holds for PAGE_FOR: with a handful of requests (a start-up) one slow or failed
+request is a ratio far above any burn rate, and paging on it is noise.
+
+The objectives cover the services something calls over HTTP (their declaration names callers, or the service
+is public): a worker with no routes of its own (fulfillment) has no HTTP traffic to judge, and its alerts are
+on its events (the chart's PrometheusRule) and its queues (cloudwatch.yaml). The ratio rules fall back to 0
+when a service has had no 5xx yet (the series would be empty, not 0); the kit also exposes each route's 500
+series at 0 from the start (seaway.metrics), so Prometheus sees the first error.
+
+cloudwatch.yaml is written by hand (CloudFormation's intrinsics); this script keeps its parameters' defaults
+that come from the declarations current: the HTTP services, and each consumed queue and its dead-letter queue
+(seaway.service.physical_name and dead_letter_name). tests/integration/test_dashboards.py checks that the
+files are what this script renders and that every query uses metrics the services expose;
+tests/fidelity/test_alerts.py runs every alert through promtool.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import yaml
 
+from seaway.service import Queue, dead_letter_name, discover, physical_name
+
 HERE = Path(__file__).resolve().parent
-SERVICES = ("gateway", "catalog", "orders", "fulfillment")
+SERVICES = tuple(discover())
+HTTP_SERVICES = tuple(name for name, service in discover().items() if service.callers or service.public)
+QUEUES = tuple(
+    (physical_name(service, resource), dead_letter_name(service, resource))
+    for service in discover().values()
+    for resource in service.resources
+    if isinstance(resource, Queue)
+)
+SLO_JOBS = f'job=~"{"|".join(HTTP_SERVICES)}"'
 OBJECTIVES = {
     # name: (objective, what counts as an error)
     "availability": (0.999, "5xx responses"),
@@ -33,16 +57,25 @@ BURN_ALERTS = (
     ("ticket", "1d", "2h", 3),
     ("ticket", "3d", "6h", 1),
 )
+# A page needs this many requests a second over its short window (150 in 5 min: one 5xx is 0.67 %, under
+# 14.4x the budget), and the condition held this long.
+PAGE_MIN_REQUEST_RATE = 0.5
+PAGE_FOR = "2m"
 DURATION = "http_server_request_duration_seconds"
 
 
 def sli_expr(objective: str, window: str) -> str:
-    total = f"sum by (job) (rate({DURATION}_count[{window}]))"
+    total = f"sum by (job) (rate({DURATION}_count{{{SLO_JOBS}}}[{window}]))"
     if objective == "availability":
-        bad = f'sum by (job) (rate({DURATION}_count{{http_response_status_code=~"5.."}}[{window}]))'
-        return f"{bad}\n/\n{total}"
-    good = f'sum by (job) (rate({DURATION}_bucket{{le="0.25"}}[{window}]))'
-    return f"1 - (\n  {good}\n  /\n  {total}\n)"
+        bad = f'sum by (job) (rate({DURATION}_count{{{SLO_JOBS},http_response_status_code=~"5.."}}[{window}]))'
+        return f"(\n  {bad}\n  or\n  0 * {total}\n)\n/\n{total}"
+    good = f'sum by (job) (rate({DURATION}_bucket{{{SLO_JOBS},le="0.25"}}[{window}]))'
+    # (total - good) / total rather than 1 - good / total: exactly the budget stays exactly the budget.
+    return f"(\n  {total}\n  -\n  {good}\n)\n/\n{total}"
+
+
+def rate_record(window: str) -> str:
+    return f"job:{DURATION}:rate{window}"
 
 
 def record_name(objective: str, window: str) -> str:
@@ -54,7 +87,8 @@ def prometheus_rule() -> dict:
         {
             "name": "seaway-slo-recording",
             "rules": [
-                {"record": f"job:{DURATION}:rate5m", "expr": f"sum by (job) (rate({DURATION}_count[5m]))"},
+                {"record": rate_record("5m"), "expr": f"sum by (job) (rate({DURATION}_count[5m]))"},
+                {"record": rate_record("30m"), "expr": f"sum by (job) (rate({DURATION}_count[30m]))"},
                 {
                     "record": f"job_le:{DURATION}_bucket:rate5m",
                     "expr": f"sum by (job, le) (rate({DURATION}_bucket[5m]))",
@@ -71,25 +105,30 @@ def prometheus_rule() -> dict:
     for objective, (target, what) in OBJECTIVES.items():
         budget = round(1 - target, 6)
         for severity in ("page", "ticket"):
+            page = severity == "page"
             conditions = [
                 f"(\n  {record_name(objective, long)} > ({rate} * {budget})\n"
-                f"  and\n  {record_name(objective, short)} > ({rate} * {budget})\n)"
+                f"  and\n  {record_name(objective, short)} > ({rate} * {budget})\n"
+                + (f"  and\n  {rate_record(short)} >= {PAGE_MIN_REQUEST_RATE}\n" if page else "")
+                + ")"
                 for kind, long, short, rate in BURN_ALERTS
                 if kind == severity
             ]
             windows = ", ".join(
                 f"{rate}x over {long} and {short}" for kind, long, short, rate in BURN_ALERTS if kind == severity
             )
+            guard = f" Pages only at {PAGE_MIN_REQUEST_RATE} requests/s or more over the short window." if page else ""
             alerts.append(
                 {
-                    "alert": f"Seaway{objective.capitalize()}BudgetBurn{'Fast' if severity == 'page' else 'Slow'}",
+                    "alert": f"Seaway{objective.capitalize()}BudgetBurn{'Fast' if page else 'Slow'}",
                     "expr": "\nor\n".join(conditions),
+                    **({"for": PAGE_FOR} if page else {}),
                     "labels": {"severity": "critical" if severity == "page" else "warning", "slo": objective},
                     "annotations": {
                         "summary": f"{{{{ $labels.job }}}} is spending its {objective} error budget too fast",
                         "description": (
                             f"The {objective} objective is {target * 100:g}% (errors: {what}); the error budget "
-                            f"burns at {windows}. {'Page' if severity == 'page' else 'Open a ticket'}."
+                            f"burns at {windows}.{guard} {'Page' if page else 'Open a ticket'}."
                         ),
                     },
                 }
@@ -322,6 +361,22 @@ _BlockDumper.add_representer(
 )
 
 
+def cloudwatch_template() -> str:
+    """cloudwatch.yaml with the defaults of its declaration-derived list parameters made current."""
+    text = (HERE / "cloudwatch.yaml").read_text()
+    defaults = {
+        "Services": HTTP_SERVICES,
+        "Queues": tuple(queue for queue, _ in QUEUES),
+        "DeadLetterQueues": tuple(dead_letter for _, dead_letter in QUEUES),
+    }
+    for name, values in defaults.items():
+        pattern = rf"(\n  {name}:\n    Type: CommaDelimitedList\n    Default: )[^\n]*"
+        text, found = re.subn(pattern, lambda match, v=values: match.group(1) + ",".join(v), text)
+        if found != 1:
+            raise ValueError(f"cloudwatch.yaml: no CommaDelimitedList parameter {name} to keep current")
+    return text
+
+
 def rendered() -> dict[Path, str]:
     """Every file this script writes, by path, with its text."""
     files = {HERE / "grafana" / f"{s}.json": json.dumps(service_dashboard(s), indent=2) + "\n" for s in SERVICES}
@@ -330,6 +385,7 @@ def rendered() -> dict[Path, str]:
     files[HERE / "prometheusrule.yaml"] = header + yaml.dump(
         prometheus_rule(), Dumper=_BlockDumper, sort_keys=False, width=200
     )
+    files[HERE / "cloudwatch.yaml"] = cloudwatch_template()
     return files
 
 

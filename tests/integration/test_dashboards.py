@@ -143,14 +143,59 @@ def test_the_prometheus_rule_validates_against_the_crd_schema():
 
 def test_the_cloudwatch_template_passes_cfn_lint_and_uses_the_published_metrics():
     template = (FOLDER / "cloudwatch.yaml").read_text()
+    sqs = set(re.findall(r"Namespace: AWS/SQS\n\s+MetricName: (\w+)", template))
     names = set(re.findall(r"MetricName: (\w+)", template)) | set(re.findall(r"Errors: (\w+), Target", template))
     names |= set(re.findall(r"\[!Ref Namespace, (\w+),", template))
-    assert names == {"Requests", "Errors", "SlowRequests", "Latency"}, names
+    assert names - sqs == {"Requests", "Errors", "SlowRequests", "Latency"}, names
+    assert sqs == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"}, sqs
     linter = shutil.which("cfn-lint") or shutil.which("cfn-lint", path=str(ROOT / ".venv" / "bin"))
     if linter is None:
         pytest.skip("cfn-lint not found (pip install cfn-lint)")
     result = subprocess.run([linter, str(FOLDER / "cloudwatch.yaml")], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def cloudwatch_default(parameter: str) -> list[str]:
+    template = (FOLDER / "cloudwatch.yaml").read_text()
+    found = re.search(rf"\n  {parameter}:\n    Type: CommaDelimitedList\n    Default: (.*)\n", template)
+    assert found, parameter
+    return found.group(1).split(",")
+
+
+def test_http_objectives_and_queue_alarms_follow_the_declarations():
+    from seaway.service import Queue, dead_letter_name, discover, physical_name
+
+    declared = discover()
+    serving = sorted(name for name, service in declared.items() if service.callers or service.public)
+    assert "fulfillment" not in serving and {"gateway", "catalog", "orders"} <= set(serving)
+    queues = [
+        (physical_name(s, r), dead_letter_name(s, r))
+        for s in declared.values()
+        for r in s.resources
+        if isinstance(r, Queue)
+    ]
+    assert ("storefront-fulfillment", "storefront-fulfillment-dlq") in queues
+    assert sorted(cloudwatch_default("Services")) == serving
+    assert cloudwatch_default("Queues") == [queue for queue, _ in queues]
+    assert cloudwatch_default("DeadLetterQueues") == [dead_letter for _, dead_letter in queues]
+    slo_records = [
+        r for g in rule()["spec"]["groups"] for r in g["rules"] if r.get("record", "").startswith("job:slo_")
+    ]
+    assert slo_records
+    for record in slo_records:
+        for selector in re.findall(r"http_server_request_duration_seconds_\w+\{([^}]*)\}", record["expr"]):
+            assert f'job=~"{"|".join(serving)}"' in selector, record
+
+
+def test_pages_need_traffic_and_hold_and_the_ratios_fall_back_to_zero():
+    alerts = {r["alert"]: r for group in rule()["spec"]["groups"] for r in group["rules"] if "alert" in r}
+    for objective in ("Availability", "Latency"):
+        page = alerts[f"Seaway{objective}BudgetBurnFast"]
+        assert page.get("for") == "2m"
+        for short in ("5m", "30m"):
+            assert f"job:http_server_request_duration_seconds:rate{short} >= 0.5" in page["expr"]
+    records = {r["record"]: r["expr"] for group in rule()["spec"]["groups"] for r in group["rules"] if "record" in r}
+    assert "  or\n  0 * sum by (job)" in records["job:slo_availability_errors:ratio_rate5m"]
 
 
 def test_each_service_dashboard_queries_only_metrics_that_service_exposes_live(storefront):
