@@ -6,6 +6,8 @@
 #   3. platform add-ons: cert-manager + ADOT (collector k8s/eks/adot-collector.yaml), Istio, the AWS Load
 #      Balancer Controller, kube-prometheus-stack, KEDA (pinned in k8s/versions.env)
 #   4. skaffold run -p eks: build the images, push them to ECR, helm upgrade --install with values-eks.yaml
+# MESH_MODE=ambient (make deploy MESH_MODE=ambient): Istio's ambient data plane (ztunnel, waypoint) instead of
+# sidecars; skaffold's ambient profile follows the same variable.
 # Needs: SEAWAY_HOST (the public host name) and SEAWAY_CERTIFICATE_ARN (an ACM certificate for it).
 # Optional: AWS_REGION (default: the region of k8s/eks/cluster.yaml), SEAWAY_EKS_CLUSTER (default seaway).
 set -euo pipefail
@@ -61,24 +63,20 @@ if ! eksctl get addon --cluster "$CLUSTER" --region "$AWS_REGION" --name adot >/
   eksctl create addon --cluster "$CLUSTER" --region "$AWS_REGION" --name adot --wait
 fi
 kubectl apply -f "$ROOT/k8s/eks/adot-collector.yaml" >/dev/null
-namespace istio-system
-helm_install istio-base base "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO" --set defaultRevision=default
-helm_install istio-cni cni "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO"
-helm_install istiod istiod "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO" --set pilot.cni.enabled=true
+install_istio --set pilot.cni.enabled=true
 # The ALB targets the ingress gateway pods directly (IP mode); readiness gates hold a rollout until they're healthy.
 namespace istio-ingress elbv2.k8s.aws/pod-readiness-gate-inject=enabled
 helm_install aws-load-balancer-controller aws-load-balancer-controller "$AWS_LOAD_BALANCER_CONTROLLER_VERSION" \
   kube-system --repo "$EKS_CHARTS_REPO" --set "clusterName=$CLUSTER" --set "region=$AWS_REGION" \
   --set "vpcId=$(vpc_config vpcId)" --set serviceAccount.create=false \
   --set serviceAccount.name=aws-load-balancer-controller
+# Two or more replicas, a PDB, and a drain longer than the ALB's deregistration delay (k8s/eks/istio-gateway-values.yaml).
 helm_install istio-ingressgateway gateway "$ISTIO_VERSION" istio-ingress --repo "$ISTIO_REPO" \
-  --set service.type=ClusterIP
-helm_install kube-prometheus-stack kube-prometheus-stack "$KUBE_PROMETHEUS_STACK_VERSION" monitoring \
-  --repo "$PROMETHEUS_REPO" --values "$ROOT/k8s/kind/kube-prometheus-stack-values.yaml" \
+  --values "$ROOT/k8s/eks/istio-gateway-values.yaml"
+install_prometheus --values "$ROOT/k8s/kind/kube-prometheus-stack-values.yaml" \
   --set prometheus.service.type=ClusterIP
 helm_install keda keda "$KEDA_VERSION" keda --repo "$KEDA_REPO" --set podIdentity.aws.irsa.enabled=false
-namespace "$SEAWAY_NAMESPACE" istio-injection=enabled \
-  pod-security.kubernetes.io/enforce=baseline pod-security.kubernetes.io/warn=restricted
+storefront_namespace
 
 # 4. Images to ECR, then the release.
 aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "$REGISTRY" >/dev/null

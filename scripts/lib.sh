@@ -8,6 +8,10 @@ export PATH="$ROOT/.tools/bin:$PATH"
 source "$ROOT/k8s/versions.env"
 SEAWAY_KIND_CLUSTER="${SEAWAY_KIND_CLUSTER:-seaway}"
 SEAWAY_NAMESPACE="${SEAWAY_NAMESPACE:-storefront}"
+# Istio's data plane: sidecar (default) or ambient (ztunnel + waypoint). `make dev MESH_MODE=ambient` sets it;
+# skaffold reads the same variable to activate its ambient profile.
+MESH_MODE="${MESH_MODE:-sidecar}"
+export MESH_MODE
 
 say() { echo "${SCRIPT_NAME:-seaway}: $*" >&2; }
 die() {
@@ -62,3 +66,64 @@ helm_install() {
   helm upgrade --install "$release" "$chart" --version "$version" --namespace "$ns" --create-namespace \
     --wait --timeout 10m "$@" >/dev/null
 }
+
+# The data plane's labels for the namespace of the storefront (the other mode's label removed, so a cluster can
+# switch modes; pods pick the change up when they restart).
+mesh_labels() {
+  case "$MESH_MODE" in
+    sidecar) echo "istio-injection=enabled istio.io/dataplane-mode-" ;;
+    ambient) echo "istio.io/dataplane-mode=ambient istio-injection-" ;;
+    *) die "MESH_MODE is sidecar or ambient, not '$MESH_MODE'" ;;
+  esac
+}
+
+# install_istio [ISTIOD_HELM_ARGS...]: Istio for MESH_MODE, pinned in k8s/versions.env.
+#   sidecar: base, the CNI node agent (no privileged istio-init in app pods), istiod.
+#   ambient: base, the Gateway API CRDs (experimental channel: the waypoint Gateway and HTTPRoute retries),
+#            istiod, CNI and ztunnel with Istio's ambient profile.
+install_istio() {
+  local labels
+  labels="$(mesh_labels)" # fails early on a wrong MESH_MODE
+  namespace istio-system
+  helm_install istio-base base "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO" --set defaultRevision=default
+  if [[ "$MESH_MODE" == ambient ]]; then
+    say "Gateway API CRDs $GATEWAY_API_VERSION (experimental channel)"
+    kubectl apply --server-side --force-conflicts -f "$GATEWAY_API_CRDS_URL" >/dev/null
+    helm_install istiod istiod "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO" --set profile=ambient "$@"
+    helm_install istio-cni cni "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO" --set profile=ambient
+    helm_install ztunnel ztunnel "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO"
+  else
+    helm_install istio-cni cni "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO"
+    helm_install istiod istiod "$ISTIO_VERSION" istio-system --repo "$ISTIO_REPO" "$@"
+  fi
+  say "Istio $ISTIO_VERSION, $MESH_MODE mode (storefront namespace labels: $labels)"
+}
+
+# The storefront's namespace in the mesh (mesh_labels); baseline enforced (the CNI agent makes it possible in
+# sidecar mode; ambient needs nothing privileged in the pods), restricted reported.
+storefront_namespace() {
+  local labels
+  read -r -a labels <<<"$(mesh_labels)"
+  namespace "$SEAWAY_NAMESPACE" "${labels[@]}" \
+    pod-security.kubernetes.io/enforce=baseline pod-security.kubernetes.io/warn=restricted
+}
+
+# install_prometheus HELM_ARGS...: the Prometheus Operator (kube-prometheus-stack) with the caller's values, plus,
+# in ambient mode, k8s/kind/kube-prometheus-stack-ambient-values.yaml. Ambient: Prometheus's own pods join the mesh (its identity is what the storefront's ztunnel policies
+# admit; with STRICT mTLS an out-of-mesh Prometheus is refused) and accept plaintext on their own port, for the
+# Prometheus UI and API (k8s/kind/prometheus-ambient.yaml).
+install_prometheus() {
+  local args=("$@")
+  if [[ "$MESH_MODE" == ambient ]]; then
+    args+=(--values "$ROOT/k8s/kind/kube-prometheus-stack-ambient-values.yaml")
+  fi
+  helm_install kube-prometheus-stack kube-prometheus-stack "$KUBE_PROMETHEUS_STACK_VERSION" monitoring \
+    --repo "$PROMETHEUS_REPO" "${args[@]}"
+  if [[ "$MESH_MODE" == ambient ]]; then
+    kubectl apply -f "$ROOT/k8s/kind/prometheus-ambient.yaml" >/dev/null
+  else
+    kubectl delete --ignore-not-found -f "$ROOT/k8s/kind/prometheus-ambient.yaml" >/dev/null
+  fi
+}
+
+mesh_labels >/dev/null # a wrong MESH_MODE stops every script before it changes anything
