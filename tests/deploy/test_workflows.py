@@ -65,3 +65,14 @@ def test_e2e_runs_the_e2e_suite_on_kind():
     steps = load_yaml(WORKFLOWS / "e2e.yml")["jobs"]["kind"]["steps"]
     runs = " ".join(step.get("run", "") for step in steps)
     assert "scripts/kind-up.sh" in runs and "pytest tests/e2e" in runs
+
+
+def test_e2e_runs_on_every_pull_request_in_sidecar_and_in_ambient_mode():
+    workflow = load_yaml(WORKFLOWS / "e2e.yml")
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert triggers["pull_request"] is None or "paths" not in triggers["pull_request"]
+    job = workflow["jobs"]["kind"]
+    assert sorted(job["strategy"]["matrix"]["mesh"]) == ["ambient", "sidecar"]
+    assert job["strategy"]["fail-fast"] is False
+    # kind-up.sh and skaffold (its ambient profile) both read MESH_MODE
+    assert job["env"]["MESH_MODE"] == "${{ matrix.mesh }}"

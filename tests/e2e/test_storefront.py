@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -86,3 +87,27 @@ def test_kubectl_seaway_status_shows_every_service(cluster: Cluster):
 def test_kubectl_seaway_smoke_passes_against_the_cluster(cluster: Cluster):
     result = _kubectl_seaway(cluster, "smoke", "--timeout", "90s")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_storefront_runs_in_the_data_plane_of_mesh_mode(cluster: Cluster):
+    """MESH_MODE (the e2e workflow's matrix) picked the data plane: sidecars, or ztunnel and a waypoint."""
+    mode = os.environ.get("MESH_MODE", "sidecar")
+    labels = json.loads(cluster.kubectl("get", "namespace", NAMESPACE, "-o", "json").stdout)["metadata"]["labels"]
+    pods = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "pods", "-o", "json").stdout)["items"]
+
+    def proxied(pod: dict) -> bool:
+        spec = pod["spec"]
+        return any(c["name"] == "istio-proxy" for c in spec.get("containers", []) + spec.get("initContainers", []))
+
+    part_of = "app.kubernetes.io/part-of"
+    services = [pod for pod in pods if pod["metadata"].get("labels", {}).get(part_of) == "storefront"]
+    assert services
+    if mode == "ambient":
+        assert labels.get("istio.io/dataplane-mode") == "ambient" and "istio-injection" not in labels
+        assert not any(proxied(pod) for pod in services)
+        cluster.kubectl("-n", "istio-system", "rollout", "status", "daemonset/ztunnel", "--timeout=60s")
+        gateways = cluster.kubectl("-n", NAMESPACE, "get", "gateways.gateway.networking.k8s.io", "-o", "json")
+        assert [g["metadata"]["name"] for g in json.loads(gateways.stdout)["items"]] == ["waypoint"]
+    else:
+        assert labels.get("istio-injection") == "enabled"
+        assert all(proxied(pod) for pod in services)
