@@ -15,9 +15,10 @@ _EXPORTS = {
     "Problem": "seaway.errors",
     "add_check": "seaway.health",
     "json_body": "seaway.openapi",
+    "params": "seaway.openapi",
 }
 
-__all__ = ["Problem", "add_check", "create_app", "json_body"]
+__all__ = ["Problem", "add_check", "create_app", "json_body", "params"]
 
 
 def __getattr__(name: str) -> Any:

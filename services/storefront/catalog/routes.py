@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, url_for
 
-from seaway import Problem, json_body, metrics
+from seaway import Problem, json_body, metrics, params
 from storefront.catalog.cache import ProductCache
 from storefront.catalog.store import BadCursor, ProductExists, ProductNotFound, ProductStore
-
-MAX_PAGE = 100
 
 
 def blueprint(store: ProductStore, cache: ProductCache) -> Blueprint:
@@ -19,11 +17,8 @@ def blueprint(store: ProductStore, cache: ProductCache) -> Blueprint:
     @products.get("/products")
     def list_products():
         """A page of products; follow ``next_cursor`` for the next one."""
-        limit = request.args.get("limit", "20")
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
-            raise Problem(400, "Bad Request", f"limit must be an integer from 1 to {MAX_PAGE}")
         try:
-            items, next_cursor = store.list(int(limit), request.args.get("cursor"))
+            items, next_cursor = store.list(params()["limit"], params().get("cursor"))
         except BadCursor:
             raise Problem(400, "Bad Request", "cursor is not one this service gave out") from None
         return {"items": items, "next_cursor": next_cursor}

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Blueprint, request, url_for
+from flask import Blueprint, url_for
 
-from seaway import Problem, events, json_body
+from seaway import Problem, events, json_body, params
 from seaway.client import ServiceClient
 from storefront.orders.store import IdempotencyConflict, OrderNotFound, OrderStore, now_iso, public
 
 ORDER_PLACED = "order.placed"
-MAX_LIST = 100
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def blueprint(store: OrderStore, catalog: ServiceClient, topic_arn: str) -> Blueprint:
@@ -46,9 +43,7 @@ def blueprint(store: OrderStore, catalog: ServiceClient, topic_arn: str) -> Blue
     def place_order():
         """Place an order; the same Idempotency-Key and body give back the same order, never a second one."""
         body = json_body("OrderCreate")
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not _IDEMPOTENCY_KEY.match(key):
-            raise Problem(400, "Bad Request", "Idempotency-Key must be 1 to 128 letters, digits or ._:-")
+        key = params().get("Idempotency-Key")
         fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         order_id = _order_id(key)
         if key is not None:
@@ -104,10 +99,7 @@ def blueprint(store: OrderStore, catalog: ServiceClient, topic_arn: str) -> Blue
     @orders.get("/customers/<customer_id>/orders")
     def customer_orders(customer_id: str):
         """The customer's orders, newest first."""
-        limit = request.args.get("limit", "20")
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST:
-            raise Problem(400, "Bad Request", f"limit must be an integer from 1 to {MAX_LIST}")
-        return {"items": [public(order) for order in store.for_customer(customer_id, int(limit))]}
+        return {"items": [public(order) for order in store.for_customer(customer_id, params()["limit"])]}
 
     @orders.put("/internal/orders/<order_id>/fulfillment")
     def order_fulfilled(order_id: str):
