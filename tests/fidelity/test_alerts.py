@@ -142,6 +142,16 @@ def test_every_alert_shipped_has_a_firing_and_a_quiet_promtool_test(rendered):  
     assert not missing, f"alerts without a firing and a quiet case in tests/fidelity/rules: {missing}"
 
 
+def test_the_chart_rules_query_only_metrics_the_kit_exposes(rendered):  # noqa: F811
+    from tests.integration.test_dashboards import kit_sample_names, metric_names
+
+    for cell in CELLS:
+        for name, groups in prometheus_rules(rendered[cell]).items():
+            for rule in (r for group in groups for r in group["rules"]):
+                unknown = metric_names(rule["expr"]) - kit_sample_names()
+                assert not unknown, f"[{cell}] {name} {rule.get('alert')}: {unknown}"
+
+
 def test_the_rule_tests_use_only_rule_files_this_module_writes():
     known = {"observability.rules.yaml", *(f"chart-{service}.rules.yaml" for service in SERVICES)}
     for path in rule_test_files():
