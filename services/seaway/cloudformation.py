@@ -1,15 +1,24 @@
 """The AWS side of an EKS deployment, as CloudFormation built from the services' declarations.
 
 Every table, topic, queue and bucket a service declares (:mod:`seaway.service`) becomes a resource named
-:func:`~seaway.service.physical_name` names it, the same name the charts put in the service's environment.
+:func:`~seaway.service.physical_name` names it, the same name the charts put in the service's environment
+(a bucket's carries ``${AWS::AccountId}-${AWS::Region}``). Every store is encrypted at rest: tables and
+buckets with their service's keys, queues with SQS-managed keys (SSE-SQS: no KMS permission for anyone), and
+each topic with a customer managed KMS key of its own, whose key policy lets SNS use it for that topic.
 Each service gets one IAM role that EKS Pod Identity hands to its ServiceAccount, and that role may do only
 what the service's declarations need, on those resources only:
 
 - ``Table``  -> the item and query actions of :data:`TABLE_ACTIONS` on the table and its declared indexes
-- ``Topic``  -> ``sns:Publish`` on the topic
+- ``Topic``  -> ``sns:Publish`` on the topic, and ``kms:GenerateDataKey`` + ``kms:Decrypt`` on the topic's
+  key through SNS only (``kms:ViaService``): SNS encrypts a message with the publisher's permissions
 - ``Queue``  -> receive, delete, change visibility, get attributes on the queue (not on its dead-letter queue)
-- ``Bucket`` -> ``s3:PutObject`` on the bucket's objects
+- ``Bucket`` -> ``s3:PutObject`` on the bucket's objects, ``s3:ListBucket`` on the bucket (which is what
+  authorises ``HeadBucket``, the readiness check)
 - every service -> ``cloudwatch:PutMetricData``, only into :func:`cloudwatch_namespace`
+
+KEDA's operator, which scales a consumer on its queue's depth (charts/storefront ``keda.enabled``, a
+TriggerAuthentication with ``podIdentity.provider: aws``), gets a role of its own here too: only
+``sqs:GetQueueAttributes`` on the declared queues, through a Pod Identity association for its ServiceAccount.
 
 ``seaway cloudformation > k8s/eks/storefront-aws.yaml`` writes the template; a test keeps the committed file
 equal to this module's output.
@@ -24,10 +33,12 @@ import yaml
 
 from seaway.service import Bucket, Queue, Service, Table, Topic, dead_letter_name, physical_name, table_definition
 
-# Data-plane actions only: no table or index administration, no deletes (the storefront keeps its records).
+# Data-plane actions only, no table or index administration. DeleteItem: the events kit un-claims an event
+# whose handler failed, and orders withdraws an order whose event could not be published.
 TABLE_ACTIONS = (
     "dynamodb:BatchGetItem",
     "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
     "dynamodb:DescribeTable",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -36,16 +47,23 @@ TABLE_ACTIONS = (
     "dynamodb:UpdateItem",
 )
 TOPIC_ACTIONS = ("sns:Publish",)
+# What publishing to a topic encrypted with a KMS key needs on that key (SNS developer guide, "Key management").
+TOPIC_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 QUEUE_ACTIONS = (
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
     "sqs:ReceiveMessage",
 )
-BUCKET_ACTIONS = ("s3:PutObject",)
+BUCKET_ACTIONS = ("s3:ListBucket",)  # on the bucket: HeadBucket (readiness) is authorised as s3:ListBucket
+OBJECT_ACTIONS = ("s3:PutObject",)  # on the bucket's objects
+AUTOSCALER_ACTIONS = ("sqs:GetQueueAttributes",)
 METRIC_ACTIONS = ("cloudwatch:PutMetricData",)
 
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+# KEDA's operator (installed by scripts/deploy.sh from KEDA's chart): its namespace and ServiceAccount.
+KEDA_NAMESPACE = "keda"
+KEDA_SERVICE_ACCOUNT = "keda-operator"
 _CACHE_PARAMETERS = {
     "CacheSubnetIds": {
         "Type": "CommaDelimitedList",
@@ -54,6 +72,13 @@ _CACHE_PARAMETERS = {
     "CacheSecurityGroupIds": {
         "Type": "CommaDelimitedList",
         "Description": "Security groups of the cache: the cluster security group lets the pods reach it",
+    },
+}
+_KEDA_PARAMETERS = {
+    "KedaNamespace": {
+        "Type": "String",
+        "Default": KEDA_NAMESPACE,
+        "Description": "The namespace KEDA's operator runs in (its ServiceAccount: keda-operator)",
     },
 }
 ECR_PREFIX = "seaway"
@@ -98,6 +123,9 @@ def template(services: Mapping[str, Service]) -> dict[str, Any]:
     for service in services.values():
         _repository(resources, outputs, service)
         _identity(resources, outputs, service)
+    queues = [(s, r) for s in services.values() for r in s.resources if isinstance(r, Queue)]
+    if queues:
+        _autoscaler_identity(resources, outputs, queues)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
@@ -115,6 +143,7 @@ def template(services: Mapping[str, Service]) -> dict[str, Any]:
                 "Default": part_of[0] if part_of else "default",
                 "Description": "The Kubernetes namespace the application is installed into",
             },
+            **(_KEDA_PARAMETERS if "KedaOperatorRole" in resources else {}),
             **(_CACHE_PARAMETERS if "Cache" in resources else {}),
         },
         "Resources": resources,
@@ -139,10 +168,14 @@ def role_policy(service: Service) -> list[dict[str, Any]]:
             statements.append(_allow(name, TABLE_ACTIONS, arns))
         elif isinstance(resource, Topic):
             statements.append(_allow(name, TOPIC_ACTIONS, [{"Ref": name}]))
+            key = _allow(f"{name}Key", TOPIC_KEY_ACTIONS, [{"Fn::GetAtt": [logical_id(resource.name, "key"), "Arn"]}])
+            key["Condition"] = {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"}}}
+            statements.append(key)
         elif isinstance(resource, Queue):
             statements.append(_allow(name, QUEUE_ACTIONS, [{"Fn::GetAtt": [name, "Arn"]}]))
         elif isinstance(resource, Bucket):
-            statements.append(_allow(name, BUCKET_ACTIONS, [{"Fn::Sub": f"${{{name}.Arn}}/*"}]))
+            statements.append(_allow(name, BUCKET_ACTIONS, [{"Fn::GetAtt": [name, "Arn"]}]))
+            statements.append(_allow(f"{name}Objects", OBJECT_ACTIONS, [{"Fn::Sub": f"${{{name}.Arn}}/*"}]))
     metrics = _allow("Metrics", METRIC_ACTIONS, ["*"])
     metrics["Condition"] = {"StringEquals": {"cloudwatch:namespace": cloudwatch_namespace(service)}}
     statements.append(metrics)
@@ -168,6 +201,8 @@ def _table(resources: dict, outputs: dict, service: Service, table: Table) -> No
         "DeletionProtectionEnabled": True,
         "Tags": _tags(service),
     }
+    if table.ttl_attribute:
+        properties["TimeToLiveSpecification"] = {"AttributeName": table.ttl_attribute, "Enabled": True}
     name = logical_id(table.name, "table")
     resources[name] = {
         "Type": "AWS::DynamoDB::Table",
@@ -180,9 +215,56 @@ def _table(resources: dict, outputs: dict, service: Service, table: Table) -> No
 
 def _topic(resources: dict, outputs: dict, service: Service, topic: Topic) -> None:
     name = logical_id(topic.name, "topic")
+    key = logical_id(topic.name, "key")
+    physical = physical_name(service, topic)
+    # Written out, not Ref: the topic refers to the key, so the key's policy cannot refer to the topic.
+    topic_arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{physical}"}
+    resources[key] = {
+        "Type": "AWS::KMS::Key",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "Description": f"{service.name}: encrypts the {topic.name} topic's messages at rest",
+            "EnableKeyRotation": True,
+            "KeyPolicy": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        # The account's IAM policies decide who may use the key (the publisher's role does).
+                        "Sid": "AccountIamPolicies",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        # SNS decrypts each message to deliver it to the subscribed queue.
+                        "Sid": "SnsUsesKeyForTopic",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sns.amazonaws.com"},
+                        "Action": list(TOPIC_KEY_ACTIONS),
+                        "Resource": "*",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                            "ArnEquals": {"aws:SourceArn": topic_arn},
+                        },
+                    },
+                ],
+            },
+            "Tags": _tags(service),
+        },
+    }
+    resources[logical_id(topic.name, "key-alias")] = {
+        "Type": "AWS::KMS::Alias",
+        "Properties": {"AliasName": f"alias/{physical}", "TargetKeyId": {"Ref": key}},
+    }
     resources[name] = {
         "Type": "AWS::SNS::Topic",
-        "Properties": {"TopicName": physical_name(service, topic), "Tags": _tags(service)},
+        "Properties": {
+            "TopicName": physical,
+            "KmsMasterKeyId": {"Fn::GetAtt": [key, "Arn"]},
+            "Tags": _tags(service),
+        },
     }
     outputs[name] = {"Description": f"{service.name}: {topic.name} topic ARN", "Value": {"Ref": name}}
 
@@ -258,7 +340,10 @@ def _bucket(resources: dict, outputs: dict, service: Service, bucket: Bucket) ->
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
         "Properties": {
-            "BucketName": physical_name(service, bucket),
+            # Bucket names are global across accounts: <part_of>-<name>-<account id>-<region>.
+            "BucketName": {
+                "Fn::Sub": physical_name(service, bucket, account="${AWS::AccountId}", region="${AWS::Region}")
+            },
             "BucketEncryption": {
                 "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
             },
@@ -331,31 +416,73 @@ def _repository(resources: dict, outputs: dict, service: Service) -> None:
     }
 
 
+def _pod_identity_trust(namespace: Any, service_account: str) -> dict[str, Any]:
+    """The trust policy of a role EKS Pod Identity hands to one ServiceAccount of this cluster."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EksPodIdentity",
+                "Effect": "Allow",
+                "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {
+                    "StringEquals": {
+                        "aws:SourceAccount": {"Ref": "AWS::AccountId"},
+                        "aws:RequestTag/eks-cluster-name": {"Ref": "ClusterName"},
+                        "aws:RequestTag/kubernetes-namespace": namespace,
+                        "aws:RequestTag/kubernetes-service-account": service_account,
+                    }
+                },
+            }
+        ],
+    }
+
+
+def autoscaler_policy(queues: list[tuple[Service, Queue]]) -> list[dict[str, Any]]:
+    """The statements of KEDA's operator role: read the attributes (the depth) of the declared queues."""
+    arns = [{"Fn::GetAtt": [logical_id(queue.name, "queue"), "Arn"]} for _, queue in queues]
+    return [_allow("QueueDepth", AUTOSCALER_ACTIONS, arns)]
+
+
+def _autoscaler_identity(resources: dict, outputs: dict, queues: list[tuple[Service, Queue]]) -> None:
+    resources["KedaOperatorRole"] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Description": "KEDA's operator: the depth of the queues it scales consumers on (EKS Pod Identity)",
+            "AssumeRolePolicyDocument": _pod_identity_trust({"Ref": "KedaNamespace"}, KEDA_SERVICE_ACCOUNT),
+            "Policies": [
+                {
+                    "PolicyName": "keda-queue-depth",
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": autoscaler_policy(queues)},
+                }
+            ],
+            "Tags": [{"Key": "app.kubernetes.io/part-of", "Value": queues[0][0].part_of}],
+        },
+    }
+    # One association per (namespace, ServiceAccount): k8s/eks/cluster.yaml must not list KEDA's as well.
+    resources["KedaOperatorPodIdentity"] = {
+        "Type": "AWS::EKS::PodIdentityAssociation",
+        "Properties": {
+            "ClusterName": {"Ref": "ClusterName"},
+            "Namespace": {"Ref": "KedaNamespace"},
+            "ServiceAccount": KEDA_SERVICE_ACCOUNT,
+            "RoleArn": {"Fn::GetAtt": ["KedaOperatorRole", "Arn"]},
+        },
+    }
+    outputs["KedaOperatorRole"] = {
+        "Description": "role of KEDA's operator (TriggerAuthentication podIdentity provider aws, no roleArn)",
+        "Value": {"Fn::GetAtt": ["KedaOperatorRole", "Arn"]},
+    }
+
+
 def _identity(resources: dict, outputs: dict, service: Service) -> None:
     role = logical_id(service.name, "role")
     resources[role] = {
         "Type": "AWS::IAM::Role",
         "Properties": {
             "Description": f"{service.name}: what its declarations need (EKS Pod Identity)",
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "EksPodIdentity",
-                        "Effect": "Allow",
-                        "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
-                        "Action": ["sts:AssumeRole", "sts:TagSession"],
-                        "Condition": {
-                            "StringEquals": {
-                                "aws:SourceAccount": {"Ref": "AWS::AccountId"},
-                                "aws:RequestTag/eks-cluster-name": {"Ref": "ClusterName"},
-                                "aws:RequestTag/kubernetes-namespace": {"Ref": "Namespace"},
-                                "aws:RequestTag/kubernetes-service-account": service.name,
-                            }
-                        },
-                    }
-                ],
-            },
+            "AssumeRolePolicyDocument": _pod_identity_trust({"Ref": "Namespace"}, service.name),
             "Policies": [
                 {
                     "PolicyName": f"{service.name}-declared-resources",

@@ -45,6 +45,9 @@ log = logging.getLogger("seaway.events")
 _tracer = trace.get_tracer(__name__)
 
 _PROCESSED_RETENTION_SECONDS = 7 * 24 * 3600  # longer than any queue keeps a message (at most 14 days: see TTL)
+# The processed-events attribute (epoch seconds) after which the table's Time to Live deletes an entry: the
+# table's declaration names it as its ``ttl_attribute`` (storefront.fulfillment.service).
+EXPIRY_ATTRIBUTE = "expires_at"
 
 
 class BadEvent(ValueError):
@@ -320,7 +323,7 @@ class Consumer:
                     "id": {"S": event_id},
                     "state": {"S": "in_progress"},
                     "lease_until": {"N": str(now + self.visibility_timeout)},
-                    "expires_at": {"N": str(now + _PROCESSED_RETENTION_SECONDS)},
+                    EXPIRY_ATTRIBUTE: {"N": str(now + _PROCESSED_RETENTION_SECONDS)},
                 },
                 ConditionExpression="attribute_not_exists(id) OR (#state = :in_progress AND lease_until < :now)",
                 ExpressionAttributeNames={"#state": "state"},
@@ -350,7 +353,7 @@ class Consumer:
                     "id": {"S": event_id},
                     "state": {"S": "done"},
                     "done_at": {"S": _now()},
-                    "expires_at": {"N": str(int(time.time()) + _PROCESSED_RETENTION_SECONDS)},
+                    EXPIRY_ATTRIBUTE: {"N": str(int(time.time()) + _PROCESSED_RETENTION_SECONDS)},
                 },
             )
 

@@ -1,7 +1,9 @@
 """Create the AWS resources that services declare, in an emulator (``seaway up``, kind, tests).
 
 On EKS the same declarations become CloudFormation (``k8s/eks``); here they are made through boto3, and
-each service gets the environment variables that carry its resources' physical names.
+each service gets the environment variables that carry its resources' physical names. Bucket names carry the
+account the credentials belong to (STS GetCallerIdentity: the emulator's 123456789012) and ``AWS_REGION``, the
+rule :func:`seaway.service.physical_name` states once.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def create(services: Iterable[Service]) -> dict[str, dict[str, str]]:
     Topics come first so that queues can subscribe to a topic that another service declares.
     """
     services = list(services)
+    account = aws.client("sts").get_caller_identity()["Account"]
     topic_arns: dict[str, str] = {}
     for service in services:
         for resource in service.resources:
@@ -39,7 +42,7 @@ def create(services: Iterable[Service]) -> dict[str, dict[str, str]]:
     for service in services:
         env = environments[service.name] = {}
         for resource in service.resources:
-            name = physical_name(service, resource)
+            name = physical_name(service, resource, account=account, region=aws.region())
             if isinstance(resource, Table):
                 _create_table(name, resource)
                 env[resource_env(resource)] = name
@@ -58,8 +61,16 @@ def _create_table(name: str, table: Table) -> None:
     try:
         dynamodb.create_table(**table_definition(name, table))
     except dynamodb.exceptions.ResourceInUseException:
-        return
-    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+        pass
+    else:
+        dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    if table.ttl_attribute:
+        # As CloudFormation's TimeToLiveSpecification; DynamoDB refuses to enable it twice, so look first.
+        ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+            )
 
 
 def _create_queue(service: Service, queue: Queue, topic_arns: dict[str, str]) -> str:

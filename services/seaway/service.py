@@ -19,12 +19,17 @@ ENTRY_POINT_GROUP = "seaway.services"
 
 @dataclass(frozen=True)
 class Table:
-    """A DynamoDB table. ``indexes`` are global secondary indexes: name -> (hash key, range key)."""
+    """A DynamoDB table. ``indexes`` are global secondary indexes: name -> (hash key, range key).
+
+    ``ttl_attribute``: the number attribute (epoch seconds) after which DynamoDB deletes an item (Time to
+    Live), enabled the same way in the emulator (:mod:`seaway.resources`) and in CloudFormation.
+    """
 
     name: str
     hash_key: str
     range_key: str | None = None
     indexes: tuple[tuple[str, str, str | None], ...] = ()
+    ttl_attribute: str | None = None
     kind: str = field(default="table", init=False)
 
 
@@ -53,7 +58,7 @@ class Queue:
 
 @dataclass(frozen=True)
 class Bucket:
-    """An S3 bucket the service writes to."""
+    """An S3 bucket the service writes to, named per account and region (:func:`physical_name`)."""
 
     name: str
     kind: str = field(default="bucket", init=False)
@@ -131,9 +136,41 @@ def resource_env(resource: Resource) -> str:
     return f"{stem}_{suffix}"
 
 
-def physical_name(service: Service, resource: Resource) -> str:
-    """The default physical name of a resource: ``<part_of>-<name>`` (``storefront-products``)."""
-    return f"{service.part_of}-{resource.name}"
+# S3's limit on a bucket name, and the longest an AWS account id and region name are (the longest regions so
+# far, e.g. "us-isof-south-1", have 15 characters; tests/deploy checks botocore's list against this).
+BUCKET_NAME_MAX = 63
+ACCOUNT_ID_LENGTH = 12
+REGION_NAME_MAX = 20
+
+
+class NameTooLong(ValueError):
+    """A physical name that cannot fit its service's limit in every account and region."""
+
+
+def physical_name(
+    service: Service, resource: Resource, *, account: str | None = None, region: str | None = None
+) -> str:
+    """The physical name of a resource.
+
+    Tables, topics and queues: ``<part_of>-<name>`` (``storefront-products``). Buckets, whose names are
+    global across every AWS account: ``<part_of>-<name>-<account id>-<region>``
+    (``storefront-receipts-123456789012-us-east-1``), so a bucket needs ``account`` and ``region``. The Helm
+    charts apply the same rule to ``global.aws.accountId`` and ``global.aws.region``; CloudFormation passes
+    ``${AWS::AccountId}`` and ``${AWS::Region}`` for ``Fn::Sub``. A bucket name that could exceed 63
+    characters in some account and region raises :class:`NameTooLong`.
+    """
+    name = f"{service.part_of}-{resource.name}"
+    if not isinstance(resource, Bucket):
+        return name
+    if not account or not region:
+        raise ValueError(f"bucket {resource.name!r} is named per account and region: give both")
+    longest = len(name) + 1 + ACCOUNT_ID_LENGTH + 1 + REGION_NAME_MAX
+    if longest > BUCKET_NAME_MAX:
+        raise NameTooLong(
+            f"bucket {name!r}: with an account id and a region its name may reach {longest} characters "
+            f"(S3 allows {BUCKET_NAME_MAX}); shorten part_of or the bucket's name"
+        )
+    return f"{name}-{account}-{region}"
 
 
 def dead_letter_name(service: Service, queue: Queue) -> str:

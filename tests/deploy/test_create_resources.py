@@ -7,7 +7,10 @@ import os
 import subprocess
 import sys
 
-from seaway.service import discover, resource_env
+import boto3
+
+from seaway.service import Bucket, discover, physical_name, resource_env
+from tests.deploy.conftest import REPO, load_yaml
 
 
 def test_create_resources_makes_every_declared_resource_and_prints_each_services_environment(moto):
@@ -22,3 +25,33 @@ def test_create_resources_makes_every_declared_resource_and_prints_each_services
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout) == printed
+
+
+def test_the_kind_job_names_buckets_as_the_kind_values_do(moto):
+    """The Job asks the emulator for its account and gets its region from its values; the storefront chart
+    names the bucket from global.aws.accountId and region in values-kind.yaml: they must be the same."""
+    job = load_yaml(REPO / "k8s" / "kind" / "aws-resources" / "values.yaml")["aws"]
+    kind = load_yaml(REPO / "charts" / "storefront" / "values-kind.yaml")["global"]["aws"]
+    env = moto.aws_env()
+    sts = boto3.session.Session().client(
+        "sts",
+        endpoint_url=moto.url,
+        region_name=job["region"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    emulator_account = sts.get_caller_identity()["Account"]
+    assert (emulator_account, job["region"]) == (str(kind["accountId"]), kind["region"])
+    assert "MOTO_ACCOUNT_ID" not in (REPO / "k8s" / "kind" / "emulators.yaml").read_text()
+
+    command = [sys.executable, "-m", "seaway.cli", "create-resources"]
+    created = subprocess.run(
+        command, env={**os.environ, **env, "AWS_REGION": job["region"]}, capture_output=True, text=True, timeout=120
+    )
+    assert created.returncode == 0, created.stderr
+    printed = json.loads(created.stdout)
+    for name, service in discover().items():
+        for bucket in (r for r in service.resources if isinstance(r, Bucket)):
+            expected = physical_name(service, bucket, account=str(kind["accountId"]), region=kind["region"])
+            assert printed[name][resource_env(bucket)] == expected
+            assert expected == f"{service.part_of}-{bucket.name}-123456789012-us-east-1"

@@ -52,6 +52,16 @@ def test_service_roles_have_one_owner_the_generated_template():
     assert template["Parameters"]["ClusterName"]["Default"] == CLUSTER["metadata"]["name"]
 
 
+def test_keda_operator_identity_has_one_owner_the_generated_template():
+    """KEDA's queue-depth role is generated with the queues (any account, any region), not written here."""
+    template = load_yaml(REPO / "k8s" / "eks" / "storefront-aws.yaml")
+    association = template["Resources"]["KedaOperatorPodIdentity"]["Properties"]
+    namespace = template["Parameters"]["KedaNamespace"]["Default"]
+    associated = {(a["namespace"], a["serviceAccountName"]) for a in CLUSTER["iam"]["podIdentityAssociations"]}
+    assert (namespace, association["ServiceAccount"]) not in associated
+    assert "111122223333" not in (REPO / "k8s" / "eks" / "cluster.yaml").read_text()
+
+
 def test_the_adot_collector_has_an_identity_and_is_where_the_eks_values_send_traces():
     values = load_yaml(REPO / "charts" / "storefront" / "values-eks.yaml")
     (collector,) = [
