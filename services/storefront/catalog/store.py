@@ -5,16 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-from seaway import aws
-
-_serializer = TypeSerializer().serialize
-_deserialize = TypeDeserializer().deserialize
+from seaway import aws, dynamodb
 
 
 class ProductNotFound(LookupError):
@@ -46,21 +39,21 @@ class ProductStore:
             request["ExclusiveStartKey"] = {"id": {"S": _decode_cursor(cursor)}}
         page = aws.client("dynamodb").scan(**request)
         last = page.get("LastEvaluatedKey")
-        return [_from_item(item) for item in page["Items"]], _encode_cursor(last["id"]["S"]) if last else None
+        return [dynamodb.from_item(item) for item in page["Items"]], _encode_cursor(last["id"]["S"]) if last else None
 
     def get(self, product_id: str) -> dict[str, Any]:
         item = aws.client("dynamodb").get_item(TableName=self.table, Key={"id": {"S": product_id}}).get("Item")
         if item is None:
             raise ProductNotFound(product_id)
-        return _from_item(item)
+        return dynamodb.from_item(item)
 
     def create(self, product: dict[str, Any]) -> dict[str, Any]:
-        now = _now()
+        now = dynamodb.now()
         product = {**product, "created_at": now, "updated_at": now}
         try:
             aws.client("dynamodb").put_item(
                 TableName=self.table,
-                Item=_to_item(product),
+                Item=dynamodb.to_item(product),
                 ConditionExpression="attribute_not_exists(id)",
             )
         except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
@@ -68,9 +61,9 @@ class ProductStore:
         return product
 
     def update(self, product_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        changes = {**changes, "updated_at": _now()}
+        changes = {**changes, "updated_at": dynamodb.now()}
         names = {f"#f{i}": key for i, key in enumerate(changes)}
-        values = {f":v{i}": _serialize(value) for i, value in enumerate(changes.values())}
+        values = {f":v{i}": dynamodb.value(value) for i, value in enumerate(changes.values())}
         try:
             answer = aws.client("dynamodb").update_item(
                 TableName=self.table,
@@ -83,27 +76,7 @@ class ProductStore:
             )
         except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
             raise ProductNotFound(product_id) from None
-        return _from_item(answer["Attributes"])
-
-
-def _serialize(value: Any) -> dict[str, Any]:
-    # JSON Schema counts 12.0 as an integer, so a valid body may carry one; DynamoDB's serializer refuses floats.
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return _serializer(value)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _to_item(product: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serialize(value) for key, value in product.items() if value is not None}
-
-
-def _from_item(item: dict[str, Any]) -> dict[str, Any]:
-    product = {key: _deserialize(value) for key, value in item.items()}
-    return {key: int(value) if isinstance(value, Decimal) else value for key, value in product.items()}
+        return dynamodb.from_item(answer["Attributes"])
 
 
 def _encode_cursor(last_id: str) -> str:

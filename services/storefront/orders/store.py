@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from seaway import aws
+from seaway import aws, dynamodb
 
 log = logging.getLogger("storefront.orders.store")
-
-_serialize = TypeSerializer().serialize
-_deserialize = TypeDeserializer().deserialize
 
 # Kept in the item for the service's own bookkeeping, never shown to clients.
 INTERNAL_FIELDS = ("request_fingerprint", "published")
@@ -46,12 +40,12 @@ class OrderStore:
         retries of the same request create one order. An existing order placed by a different request
         (another fingerprint) raises IdempotencyConflict.
         """
-        dynamodb = aws.client("dynamodb")
+        client = aws.client("dynamodb")
         try:
-            dynamodb.put_item(
-                TableName=self.table, Item=_to_item(order), ConditionExpression="attribute_not_exists(id)"
+            client.put_item(
+                TableName=self.table, Item=dynamodb.to_item(order), ConditionExpression="attribute_not_exists(id)"
             )
-        except dynamodb.exceptions.ConditionalCheckFailedException:
+        except client.exceptions.ConditionalCheckFailedException:
             existing = self.find(order["id"])
             if existing is None:  # withdrawn in between, its event unpublished (withdraw_unpublished): again
                 return self.place(order)
@@ -66,7 +60,7 @@ class OrderStore:
             .get_item(TableName=self.table, Key={"id": {"S": order_id}}, ConsistentRead=True)
             .get("Item")
         )
-        return _from_item(item) if item else None
+        return dynamodb.from_item(item) if item else None
 
     def get(self, order_id: str) -> dict[str, Any]:
         order = self.find(order_id)
@@ -84,19 +78,19 @@ class OrderStore:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [_from_item(item) for item in answer["Items"]]
+        return [dynamodb.from_item(item) for item in answer["Items"]]
 
     def withdraw_unpublished(self, order_id: str) -> None:
         """Delete an order whose event could not be published; a failure is logged, the order then stays."""
-        dynamodb = aws.client("dynamodb")
+        client = aws.client("dynamodb")
         try:
-            dynamodb.delete_item(
+            client.delete_item(
                 TableName=self.table,
                 Key={"id": {"S": order_id}},
                 ConditionExpression="published = :false",
                 ExpressionAttributeValues={":false": {"BOOL": False}},
             )
-        except dynamodb.exceptions.ConditionalCheckFailedException:
+        except client.exceptions.ConditionalCheckFailedException:
             pass  # published meanwhile by a replay: it stays
         except (BotoCoreError, ClientError) as error:
             log.warning("could not withdraw an unpublished order", extra={"order_id": order_id, "reason": str(error)})
@@ -111,10 +105,10 @@ class OrderStore:
 
     def fulfil(self, order_id: str, receipt: str) -> dict[str, Any]:
         """Mark the order fulfilled; again is harmless (the first fulfilment time and receipt stay)."""
-        dynamodb = aws.client("dynamodb")
-        now = now_iso()
+        client = aws.client("dynamodb")
+        now = dynamodb.now()
         try:
-            answer = dynamodb.update_item(
+            answer = client.update_item(
                 TableName=self.table,
                 Key={"id": {"S": order_id}},
                 UpdateExpression=(
@@ -130,34 +124,11 @@ class OrderStore:
                 },
                 ReturnValues="ALL_NEW",
             )
-        except dynamodb.exceptions.ConditionalCheckFailedException:
+        except client.exceptions.ConditionalCheckFailedException:
             raise OrderNotFound(order_id) from None
-        return _from_item(answer["Attributes"])
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return dynamodb.from_item(answer["Attributes"])
 
 
 def public(order: dict[str, Any]) -> dict[str, Any]:
     """The order as clients see it."""
     return {key: value for key, value in order.items() if key not in INTERNAL_FIELDS}
-
-
-def _to_item(order: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serialize(value) for key, value in order.items() if value is not None}
-
-
-def _from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _plain(_deserialize(value)) for key, value in item.items()}
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; every number here is an integer."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, list):
-        return [_plain(entry) for entry in value]
-    if isinstance(value, dict):
-        return {key: _plain(entry) for key, entry in value.items()}
-    return value
