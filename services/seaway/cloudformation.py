@@ -16,7 +16,7 @@ what the service's declarations need, on those resources only:
   authorises ``HeadBucket``, the readiness check)
 - every service -> ``cloudwatch:PutMetricData``, only into :func:`cloudwatch_namespace`
 
-KEDA's operator, which scales a consumer on its queue's depth (charts/storefront ``keda.enabled``, a
+KEDA's operator, which scales a consumer on its queue's depth (the chart's ``autoscaling.sqs``, a
 TriggerAuthentication with ``podIdentity.provider: aws``), gets a role of its own here too: only
 ``sqs:GetQueueAttributes`` on the declared queues, through a Pod Identity association for its ServiceAccount.
 

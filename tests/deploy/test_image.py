@@ -101,22 +101,40 @@ def test_dockerignore_lets_in_everything_the_recipe_copies_from_the_context():
     allowed = [line[1:].rstrip("/") for line in (REPO / ".dockerignore").read_text().splitlines() if line[:1] == "!"]
     for keyword, arguments in instructions():
         if keyword == "COPY" and "--from=" not in arguments:
-            *sources, _ = arguments.split()
+            *sources, _ = [word for word in arguments.split() if not word.startswith("--")]
             for source in sources:
                 assert any(source == a or source.startswith(a + "/") for a in allowed), source
 
 
 def _context_after_pruning(tmp_path: Path, service: str) -> Path:
-    """The build stage's /src for ``service``: the copied files, then the Dockerfile's own pruning step."""
+    """The build stage's /src for ``service``: what its COPY instructions copy from the context (``--parents``
+    keeps a source's path; ``${SERVICE}`` is the build argument), then its RUN checks."""
     src = tmp_path / "src"
-    (src / "services").mkdir(parents=True)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, src / name)
+    src.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for package in ("seaway", "storefront"):
-        shutil.copytree(REPO / "services" / package, src / "services" / package, ignore=ignore)
-    (prune,) = [a for k, a in stages()["build"] if k == "RUN" and "find " in a]
-    subprocess.run(["sh", "-ec", prune], cwd=src, env={"SERVICE": service, "PATH": "/usr/bin:/bin"}, check=True)
+    for keyword, arguments in stages()["build"]:
+        if keyword != "COPY" or "--from=" in arguments:
+            continue
+        words = arguments.replace("${SERVICE}", service).split()
+        parents = "--parents" in words
+        *sources, dest = [w for w in words if not w.startswith("--")]
+        if dest.startswith("/"):
+            continue  # the lock file, outside /src
+        for pattern in sources:
+            matches = sorted(REPO.glob(pattern))
+            assert matches, f"COPY {pattern}: nothing in the context"
+            for source in matches:
+                target = src / (source.relative_to(REPO) if parents else dest)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if source.is_dir():
+                    shutil.copytree(source, target, ignore=ignore, dirs_exist_ok=True)
+                else:
+                    shutil.copy(source, target)
+    for keyword, arguments in stages()["build"]:
+        if keyword == "RUN" and "services/storefront/$SERVICE" in arguments:
+            subprocess.run(
+                ["sh", "-ec", arguments], cwd=src, env={"SERVICE": service, "PATH": "/usr/bin:/bin"}, check=True
+            )
     return src
 
 

@@ -24,6 +24,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -124,55 +125,62 @@ def _releases_in_order(releases: list[dict]) -> list[dict]:
     return ordered
 
 
-@pytest.mark.parametrize("run", sorted(RUNS))
-def test_skaffold_helm_calls_from_a_fresh_copy_render_valid_objects(run, tmp_path):
+@dataclass
+class Run:
+    """One way of running skaffold, played through helm: the profiles, the images, each release's outcome."""
+
+    profiles: list[str]
+    images: list[skaffold.Image]
+    problems: list[str] = field(default_factory=list)
+    rendered: dict[str, list[dict]] = field(default_factory=dict)  # release name -> objects
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    """Every run of RUNS, each from its own fresh copy: dependency build and template per release, in order."""
     helm = helm_binary()
-    named, env = RUNS[run]
-    workspace = fresh_copy(tmp_path / "repo")
-    config = yaml.safe_load((workspace / "skaffold.yaml").read_text())
-    profiles = skaffold.activated_profiles(config, named, env)
-    pipeline = skaffold.apply_profiles(config, profiles)
-    images = built_images(pipeline, eks="eks" in profiles)
-    releases = _releases_in_order(pipeline["deploy"]["helm"]["releases"])
-    assert releases, f"{run}: no helm release"
-    problems: list[str] = []
-    for release in releases:
-        build = skaffold.dependency_build_args(release)
-        if build:
-            result = _helm(helm, build, workspace, tmp_path / "helm")
-            if result.returncode != 0:
-                problems.append(f"helm {' '.join(build)}: {result.stderr.strip()}")
+    out = {}
+    for name, (named, env) in RUNS.items():
+        tmp = tmp_path_factory.mktemp(name)
+        workspace = fresh_copy(tmp / "repo")
+        config = yaml.safe_load((workspace / "skaffold.yaml").read_text())
+        profiles = skaffold.activated_profiles(config, named, env)
+        pipeline = skaffold.apply_profiles(config, profiles)
+        run = out[name] = Run(profiles, built_images(pipeline, eks="eks" in profiles))
+        for release in _releases_in_order(pipeline["deploy"]["helm"]["releases"]):
+            build = skaffold.dependency_build_args(release)
+            result = _helm(helm, build, workspace, tmp / "helm") if build else None
+            if result is not None and result.returncode != 0:
+                run.problems.append(f"helm {' '.join(build)}: {result.stderr.strip()}")
                 continue
-        args = skaffold.as_template(skaffold.install_args(release, images, env), KUBE_VERSIONS[0])
-        result = _helm(helm, args, workspace, tmp_path / "helm")
-        if result.returncode != 0:
-            problems.append(f"helm {' '.join(args)}:\n{result.stderr.strip()}")
-            continue
-        objects = documents(result.stdout)
-        problems += [f"{release['name']}: {e}" for e in kubernetes_errors(objects)]
-        problems += [f"{release['name']}: {e}" for e in custom_resource_errors(objects)]
-    assert not problems, f"skaffold {run} (profiles {profiles}):\n" + "\n".join(problems)
+            args = skaffold.as_template(skaffold.install_args(release, run.images, env), KUBE_VERSIONS[0])
+            result = _helm(helm, args, workspace, tmp / "helm")
+            if result.returncode != 0:
+                run.problems.append(f"helm {' '.join(args)}:\n{result.stderr.strip()}")
+                continue
+            run.rendered[release["name"]] = documents(result.stdout)
+    return out
 
 
 @pytest.mark.parametrize("run", sorted(RUNS))
-def test_the_services_run_the_images_skaffold_built(run, tmp_path):
+def test_skaffold_helm_calls_from_a_fresh_copy_render_valid_objects(runs: dict[str, Run], run: str) -> None:
+    played = runs[run]
+    assert played.rendered or played.problems, f"{run}: no helm release"
+    problems = list(played.problems)
+    for release, objects in played.rendered.items():
+        problems += [f"{release}: {e}" for e in kubernetes_errors(objects)]
+        problems += [f"{release}: {e}" for e in custom_resource_errors(objects)]
+    assert not problems, f"skaffold {run} (profiles {played.profiles}):\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("run", sorted(RUNS))
+def test_the_services_run_the_images_skaffold_built(runs: dict[str, Run], run: str) -> None:
     """Every container of a Deployment runs one of the built images (repository and tag as passed)."""
-    helm = helm_binary()
-    named, env = RUNS[run]
-    workspace = fresh_copy(tmp_path / "repo")
-    config = yaml.safe_load((workspace / "skaffold.yaml").read_text())
-    profiles = skaffold.activated_profiles(config, named, env)
-    pipeline = skaffold.apply_profiles(config, profiles)
-    images = built_images(pipeline, eks="eks" in profiles)
-    (storefront,) = [r for r in pipeline["deploy"]["helm"]["releases"] if r["name"] == "storefront"]
-    build = _helm(helm, skaffold.dependency_build_args(storefront), workspace, tmp_path / "helm")
-    assert build.returncode == 0, build.stderr
-    args = skaffold.as_template(skaffold.install_args(storefront, images, env), KUBE_VERSIONS[0])
-    result = _helm(helm, args, workspace, tmp_path / "helm")
-    assert result.returncode == 0, result.stderr
-    expected = {image.reference.partition("@")[0] for image in images}
-    deployments = [o for o in documents(result.stdout) if o["kind"] == "Deployment"]
-    assert {d["metadata"]["name"] for d in deployments} >= {image.name for image in images}
+    played = runs[run]
+    assert "storefront" in played.rendered, played.problems
+    expected = {image.reference.partition("@")[0] for image in played.images}
+    deployments = [o for o in played.rendered["storefront"] if o["kind"] == "Deployment"]
+    assert {d["metadata"]["name"] for d in deployments} >= {image.name for image in played.images}
     for deployment in deployments:
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             assert container["image"].partition("@")[0] in expected, container["image"]

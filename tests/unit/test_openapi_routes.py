@@ -18,6 +18,8 @@ ENV = {
     "ORDERS_URL": "http://orders.invalid",
     "ORDER_EVENTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:storefront-order-events",
     "FULFILLMENT_QUEUE_URL": "http://sqs.invalid/123456789012/storefront-fulfillment",
+    "RECEIPTS_BUCKET": "storefront-receipts-123456789012-us-east-1",
+    "PROCESSED_EVENTS_TABLE": "storefront-processed-events",
     "CONSUME_EVENTS": "false",
     "SEED_PRODUCTS": "false",
     "AWS_REGION": "us-east-1",

@@ -23,8 +23,8 @@ Every alert has promtool tests in tests/fidelity/rules (tests/fidelity/test_aler
 {{- $job := include "seaway-service.fullname" . -}}
 {{- $selector := printf "job=%q,namespace=%q" $job .Release.Namespace -}}
 {{- $a := .Values.monitoring.alerts -}}
-{{- $failureRatio := $a.eventFailureRatio | default 0.05 -}}
-{{- $ageSeconds := $a.eventAgeSeconds | default 300 -}}
+{{- $failureRatio := $a.eventFailureRatio -}}
+{{- $ageSeconds := $a.eventAgeSeconds -}}
 ---
 apiVersion: monitoring.coreos.com/v1
 kind: PrometheusRule

@@ -9,8 +9,10 @@ from seaway.config import setting
 @dataclass(frozen=True, kw_only=True)
 class Settings(ClientSettings):
     fulfillment_queue_url: str = setting()
-    receipts_bucket: str = setting("storefront-receipts")
-    processed_events_table: str = setting("storefront-processed-events")
+    # Resource names come from the environment (the charts, `seaway up`): never a default, since a bucket name is
+    # global and a guessed one may be another account's.
+    receipts_bucket: str = setting()
+    processed_events_table: str = setting()
     orders_url: str = setting()
     # Off to serve only health and metrics (for example while a queue is being drained by hand).
     consume_events: bool = setting(True)
