@@ -25,10 +25,11 @@ fuzz: $(VENV)/.installed
 bench: $(VENV)/.installed
 	PYTHONPATH=scripts $(BIN)/python -m bench
 
-## lint: ruff over the Python sources and tests
+## lint: ruff over the Python sources and tests, and the import contracts of pyproject.toml (import-linter)
 lint: $(VENV)/.installed
 	$(BIN)/ruff check services tests
 	$(BIN)/ruff format --check services tests
+	$(BIN)/lint-imports
 
 fmt: $(VENV)/.installed
 	$(BIN)/ruff format services tests
@@ -53,7 +54,7 @@ tools:
 ## lock: re-resolve the lock files after changing dependencies in pyproject.toml
 lock: $(VENV)/.installed
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -o requirements/runtime.lock -q
-	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --extra dev --extra local \
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --extra dev --extra tools \
 		-o requirements/dev.lock -q
 
 $(VENV)/.installed: requirements/dev.lock pyproject.toml

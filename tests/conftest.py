@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from seaway import resources
 from seaway.service import discover, url_env
+from seaway_tools import resources
 from tests.processes import MotoServer, OtlpReceiver, RedisServer, Service, free_port
 
 

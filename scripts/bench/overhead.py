@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench import loadgen, procs
 from bench.sink import TraceSink
-from seaway.up import Stack
+from seaway_tools.up import Stack
 
 VARIANTS = ("bare", "kit", "kit_sampled")
 ROUNDS = ("bare", "kit", "kit_sampled", "kit_sampled", "kit", "bare", "bare", "kit", "kit_sampled")

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from seaway.up import Stack
+from seaway_tools.up import Stack
 
 GUNICORN = [sys.executable, "-m", "gunicorn"]
 KIT_CONFIG = ["--config", "python:seaway.gunicorn_conf"]

@@ -1,7 +1,7 @@
 """The storefront under load, started as ``seaway up`` starts it: read path, order path, fulfillment, memory.
 
-The moto server, the resources from the declarations (:func:`seaway.resources.create`) and each service's
-environment (:func:`seaway.up.service_env`) are those of ``seaway up``; a redis-server is added when one
+The moto server, the resources from the declarations (:func:`seaway_tools.resources.create`) and each service's
+environment (:func:`seaway_tools.up.service_env`) are those of ``seaway up``; a redis-server is added when one
 is installed (the catalog's cache and the gateway's rate limits then live in Redis, as on EKS), and the
 gateway's per-client rate limit is raised out of the way (the bench is one client sending thousands of
 requests a second). Services start one at a time so each start-up time is measured on an idle machine.
@@ -22,7 +22,7 @@ from pathlib import Path
 from bench import loadgen, procs
 from seaway import aws, resources, up
 from seaway.service import discover
-from seaway.up import Stack
+from seaway_tools.up import Stack
 
 HOST = "127.0.0.1"
 CONNECTIONS = 16

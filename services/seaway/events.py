@@ -13,7 +13,7 @@ the attributes arrive as SQS message attributes) in a background thread:
 - a heartbeat extends the message's visibility (and the claim's lease) while a slow handler runs;
 - the message is deleted only after the handler succeeded; a failure makes it visible again after a
   growing delay, and after the queue's ``maxReceiveCount`` receives SQS moves it to the dead-letter queue
-  (the queue's redrive policy, which :mod:`seaway.resources` and the AWS templates set);
+  (the queue's redrive policy, which :mod:`seaway_tools.resources` and the AWS templates set);
 - on shutdown (:func:`seaway.lifecycle.on_shutdown`, which gunicorn's ``worker_exit`` runs) it stops
   receiving, lets the message in hand finish within ``stop_seconds``, and otherwise releases it (visibility
   0, claim removed) so another worker takes it at once: nothing is lost.

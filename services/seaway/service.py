@@ -22,7 +22,7 @@ class Table:
     """A DynamoDB table. ``indexes`` are global secondary indexes: name -> (hash key, range key).
 
     ``ttl_attribute``: the number attribute (epoch seconds) after which DynamoDB deletes an item (Time to
-    Live), enabled the same way in the emulator (:mod:`seaway.resources`) and in CloudFormation.
+    Live), enabled the same way in the emulator (:mod:`seaway_tools.resources`) and in CloudFormation.
     """
 
     name: str

@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from seaway import cloudformation
-from seaway.cli import main as seaway
 from seaway.service import (
     REGION_NAME_MAX,
     Bucket,
@@ -20,6 +18,8 @@ from seaway.service import (
     discover,
     physical_name,
 )
+from seaway_tools import cloudformation
+from seaway_tools.cli import main as seaway
 from tests.deploy.conftest import REPO, load_yaml, tool
 
 TEMPLATE = REPO / "k8s" / "eks" / "storefront-aws.yaml"

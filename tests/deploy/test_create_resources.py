@@ -15,7 +15,7 @@ from tests.deploy.conftest import REPO, load_yaml
 
 def test_create_resources_makes_every_declared_resource_and_prints_each_services_environment(moto):
     env = {**os.environ, **moto.aws_env()}
-    command = [sys.executable, "-m", "seaway.cli", "create-resources"]
+    command = [sys.executable, "-m", "seaway_tools.cli", "create-resources"]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     printed = json.loads(first.stdout)
@@ -44,7 +44,7 @@ def test_the_kind_job_names_buckets_as_the_kind_values_do(moto):
     assert (emulator_account, job["region"]) == (str(kind["accountId"]), kind["region"])
     assert "MOTO_ACCOUNT_ID" not in (REPO / "k8s" / "kind" / "emulators.yaml").read_text()
 
-    command = [sys.executable, "-m", "seaway.cli", "create-resources"]
+    command = [sys.executable, "-m", "seaway_tools.cli", "create-resources"]
     created = subprocess.run(
         command, env={**os.environ, **env, "AWS_REGION": job["region"]}, capture_output=True, text=True, timeout=120
     )

@@ -6,8 +6,8 @@ import jsonschema
 import pytest
 import yaml
 
-from seaway import cloudformation
 from seaway.service import discover
+from seaway_tools import cloudformation
 from tests.deploy.conftest import REPO, load_yaml, load_yaml_all, schema
 
 CLUSTER = load_yaml(REPO / "k8s" / "eks" / "cluster.yaml")

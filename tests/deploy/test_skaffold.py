@@ -46,9 +46,16 @@ def test_each_profile_yields_a_valid_configuration(validator, profile):
     assert not errors
 
 
+TOOLS = "seaway-tools"
+
+
+def service_artifacts(config: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in config["build"]["artifacts"] if a["image"] != TOOLS]
+
+
 @pytest.mark.parametrize("profile", [None, *sorted(PROFILES)])
 def test_one_artifact_per_declared_service_from_the_one_dockerfile(profile):
-    artifacts = effective(profile)["build"]["artifacts"]
+    artifacts = service_artifacts(effective(profile))
     assert {a["image"] for a in artifacts} == set(discover())
     for artifact in artifacts:
         assert (REPO / artifact.get("context", ".") / artifact["docker"]["dockerfile"]).is_file()
@@ -57,10 +64,20 @@ def test_one_artifact_per_declared_service_from_the_one_dockerfile(profile):
             assert artifact["docker"]["target"] in stages()
 
 
+@pytest.mark.parametrize("profile", [None, *sorted(PROFILES)])
+def test_the_tools_image_is_built_where_the_emulator_job_runs_it_and_nowhere_else(profile):
+    config = effective(profile)
+    tools = [a for a in config["build"]["artifacts"] if a["image"] == TOOLS]
+    releases = {r["name"] for r in config["deploy"]["helm"]["releases"]}
+    assert bool(tools) is ("aws-resources" in releases)
+    for artifact in tools:
+        assert artifact["docker"]["dockerfile"] == "services/tools.Dockerfile" and "buildArgs" not in artifact["docker"]
+
+
 def test_dev_profile_is_for_skaffold_dev_on_kind_with_the_dev_stage_and_file_sync():
     assert PROFILES["dev"]["activation"] == [{"kubeContext": "kind-.*", "command": "dev"}]
     (dev_path,) = [a.split("=", 1)[1] for k, a in stages()["dev"] if k == "ENV" and a.startswith("PYTHONPATH=")]
-    for artifact in effective("dev")["build"]["artifacts"]:
+    for artifact in service_artifacts(effective("dev")):
         assert artifact["docker"]["target"] == "dev"
         rules = artifact["sync"]["manual"]
         sources = {rule["src"] for rule in rules}
@@ -74,7 +91,7 @@ def test_dev_profile_is_for_skaffold_dev_on_kind_with_the_dev_stage_and_file_syn
 
 
 def test_production_build_never_syncs():
-    for artifact in effective(None)["build"]["artifacts"] + effective("eks")["build"]["artifacts"]:
+    for artifact in service_artifacts(effective(None)) + service_artifacts(effective("eks")):
         assert "sync" not in artifact and "target" not in artifact["docker"]
 
 
@@ -110,7 +127,8 @@ def _has_path(values: dict[str, Any], dotted: str) -> bool:
 def test_helm_releases_exist_and_every_set_value_is_a_chart_value(profile):
     config = effective(profile)
     assert "manifests" not in config, "deploy.helm (a real Helm release), not manifests.helm"
-    artifacts = {a["image"] for a in config["build"]["artifacts"]}
+    # Templates name an artifact with / - . : made _ (skaffold's sanitising of IMAGE_*_<name>).
+    artifacts = {re.sub(r"[/\-.:]", "_", a["image"]) for a in config["build"]["artifacts"]}
     releases = config["deploy"]["helm"]["releases"]
     names = {release["name"] for release in releases}
     for release in releases:
@@ -183,20 +201,22 @@ def test_eks_tags_cannot_collide_in_an_immutable_registry():
     assert len(effective("eks")["build"]["platforms"]) == 1
 
 
+SERVICES = ("gateway", "catalog", "orders", "fulfillment")
 CHANGES = {
-    # changed file -> artifact -> what skaffold dev does (artifacts absent: nothing happens to them)
+    # changed file -> artifact -> what skaffold dev does (artifacts absent: nothing happens to them). The tools
+    # image (the emulator's resources Job) holds the kit and the declarations but runs no server: it is rebuilt.
     "services/storefront/catalog/routes.py": {"catalog": "sync"},
     "services/storefront/catalog/openapi.yaml": {"catalog": "sync"},
     "services/storefront/gateway/static/app.js": {"gateway": "sync"},
     "services/storefront/orders/store.py": {"orders": "sync"},
     "services/storefront/fulfillment/handler.py": {"fulfillment": "sync"},
-    "services/seaway/client.py": dict.fromkeys(("gateway", "catalog", "orders", "fulfillment"), "sync"),
-    "services/seaway/kubectl/cli.py": dict.fromkeys(("gateway", "catalog", "orders", "fulfillment"), "sync"),
+    "services/seaway/client.py": {**dict.fromkeys(SERVICES, "sync"), TOOLS: "rebuild"},
+    "services/seaway_tools/kubectl/cli.py": {TOOLS: "rebuild"},  # the tools have a Dockerfile of their own
     # every image keeps every service's declaration (the seaway.services entry points name them all)
-    "services/storefront/orders/service.py": dict.fromkeys(("gateway", "catalog", "orders", "fulfillment"), "sync"),
+    "services/storefront/orders/service.py": {**dict.fromkeys(SERVICES, "sync"), TOOLS: "rebuild"},
     # dependencies and the recipe itself: a new image, rightly
-    "pyproject.toml": dict.fromkeys(("gateway", "catalog", "orders", "fulfillment"), "rebuild"),
-    "requirements/runtime.lock": dict.fromkeys(("gateway", "catalog", "orders", "fulfillment"), "rebuild"),
+    "pyproject.toml": dict.fromkeys((*SERVICES, TOOLS), "rebuild"),
+    "requirements/runtime.lock": dict.fromkeys((*SERVICES, TOOLS), "rebuild"),
     # not an input of any image (the deployer redeploys on chart changes; tests are not in images)
     "charts/storefront/values.yaml": {},
     "tests/unit/test_client.py": {},

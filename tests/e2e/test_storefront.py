@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from seaway.kubectl.smoke import run_smoke
 from seaway.service import discover
+from seaway_tools.kubectl.smoke import run_smoke
 from tests.e2e.conftest import NAMESPACE, Cluster
 
 pytestmark = pytest.mark.e2e

@@ -24,9 +24,9 @@ import pytest
 import requests
 import yaml
 
-from seaway import cloudformation
 from seaway.events import Event
 from seaway.service import discover, physical_name
+from seaway_tools import cloudformation
 from tests.conftest import GENEROUS_RATE_LIMIT, STOREFRONT, aws_client, storefront_env
 from tests.fidelity.iam_evaluator import (
     RECORDER,

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from seaway.service import discover
 from tests.fidelity import skaffold_model as skaffold
 from tests.manifests import KUBE_VERSIONS, custom_resource_errors, documents, kubernetes_errors
 
@@ -178,9 +179,10 @@ def test_the_services_run_the_images_skaffold_built(runs: dict[str, Run], run: s
     """Every container of a Deployment runs one of the built images (repository and tag as passed)."""
     played = runs[run]
     assert "storefront" in played.rendered, played.problems
-    expected = {image.reference.partition("@")[0] for image in played.images}
+    services = [image for image in played.images if image.name in discover()]
+    expected = {image.reference.partition("@")[0] for image in services}
     deployments = [o for o in played.rendered["storefront"] if o["kind"] == "Deployment"]
-    assert {d["metadata"]["name"] for d in deployments} >= {image.name for image in played.images}
+    assert {d["metadata"]["name"] for d in deployments} == {image.name for image in services}
     for deployment in deployments:
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             assert container["image"].partition("@")[0] in expected, container["image"]
@@ -232,3 +234,13 @@ def test_profiles_apply_env_activated_first_then_named_with_replace_as_the_defau
     assert skaffold.activated_profiles(config, ["one"], {"MODE": "x"}) == ["two", "one"]
     assert skaffold.activated_profiles(config, ["one"], {"MODE": "xy"}) == ["one"]
     assert skaffold.apply_profiles(config, ["two", "one"]) == {"build": {"artifacts": [{"image": "b"}]}, "n": 1}
+
+
+def test_the_emulator_job_runs_the_tools_image_skaffold_built(runs: dict[str, Run]) -> None:
+    for name in ("kind-run", "kind-dev"):
+        played = runs[name]
+        (tools,) = [image for image in played.images if image.name == "seaway-tools"]
+        (job,) = [o for o in played.rendered["aws-resources"] if o["kind"] == "Job"]
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == tools.reference and container["command"][:2] == ["seaway", "create-resources"]
+    assert not [image for image in runs["eks"].images if image.name == "seaway-tools"]

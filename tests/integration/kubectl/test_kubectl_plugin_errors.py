@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seaway.kubectl.errors import (
+from seaway_tools.kubectl.errors import (
     EXIT_ACCESS_DENIED,
     EXIT_NO_KUBECONFIG,
     EXIT_UNKNOWN_CONTEXT,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from seaway.kubectl.duration import parse_duration
+from seaway_tools.kubectl.duration import parse_duration
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from seaway.kubectl.logline import (
+from seaway_tools.kubectl.logline import (
     LogFilter,
     format_record,
     normalize_level,

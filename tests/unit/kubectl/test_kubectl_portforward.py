@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from seaway.kubectl.portforward import relay
+from seaway_tools.kubectl.portforward import relay
 
 
 def echo_server() -> tuple[socket.socket, int]:

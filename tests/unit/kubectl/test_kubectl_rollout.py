@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from seaway.kubectl.rollout import restart_patch, rollout_progress
+from seaway_tools.kubectl.rollout import restart_patch, rollout_progress
 from tests.unit.kubectl.kubectl_builders import deployment
 
 

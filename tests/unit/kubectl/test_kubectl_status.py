@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from kubernetes import client
 
-from seaway.kubectl.status import (
+from seaway_tools.kubectl.status import (
     DEGRADED,
     DOWN,
     OK,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from seaway.kubectl.status import service_statuses
-from seaway.kubectl.table import render_json, render_table
+from seaway_tools.kubectl.status import service_statuses
+from seaway_tools.kubectl.table import render_json, render_table
 from tests.unit.kubectl.kubectl_builders import NOW, deployment, hpa, pdb, pod, replicaset
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from kubernetes.stream import portforward
 
-from seaway.kubectl.cluster import Cluster
-from seaway.kubectl.errors import API_FAILURES
+from seaway_tools.kubectl.cluster import Cluster
+from seaway_tools.kubectl.errors import API_FAILURES
 
 _CHUNK = 64 * 1024
 

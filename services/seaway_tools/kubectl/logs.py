@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 
 from kubernetes import client
 
-from seaway.kubectl.cluster import Cluster
-from seaway.kubectl.errors import API_FAILURES, ApiError, PluginError
-from seaway.kubectl.inventory import APP_CONTAINER, SERVICE_LABEL
-from seaway.kubectl.logline import LogFilter, LogRecord, parse
+from seaway_tools.kubectl.cluster import Cluster
+from seaway_tools.kubectl.errors import API_FAILURES, ApiError, PluginError
+from seaway_tools.kubectl.inventory import APP_CONTAINER, SERVICE_LABEL
+from seaway_tools.kubectl.logline import LogFilter, LogRecord, parse
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 

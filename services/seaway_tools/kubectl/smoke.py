@@ -3,7 +3,7 @@
 ``kubectl seaway smoke`` runs them through a port-forward to a gateway pod; the kind e2e suite and
 anyone else can call them with any base URL::
 
-    from seaway.kubectl.smoke import run_smoke
+    from seaway_tools.kubectl.smoke import run_smoke
     results = run_smoke("http://127.0.0.1:8080")
     assert all(result.ok for result in results)
 

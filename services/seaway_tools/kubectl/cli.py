@@ -2,7 +2,7 @@
 
 Installed as the console script ``kubectl-seaway``, which kubectl runs for ``kubectl seaway ...``. Every
 failure a person can cause or meet ends as one line on stderr and a documented exit status (see
-:mod:`seaway.kubectl.errors`), never a traceback.
+:mod:`seaway_tools.kubectl.errors`), never a traceback.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import textwrap
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from seaway.kubectl import inventory, logs, rollout, smoke, status, table
-from seaway.kubectl.cluster import Cluster, connect
-from seaway.kubectl.duration import parse_duration
-from seaway.kubectl.errors import (
+from seaway_tools.kubectl import inventory, logs, rollout, smoke, status, table
+from seaway_tools.kubectl.cluster import Cluster, connect
+from seaway_tools.kubectl.duration import parse_duration
+from seaway_tools.kubectl.errors import (
     EXIT_CODES_HELP,
     EXIT_USAGE,
     AccessDenied,
@@ -26,8 +26,8 @@ from seaway.kubectl.errors import (
     UnknownService,
     exit_codes_help,
 )
-from seaway.kubectl.logline import LogFilter, format_record, normalize_level, normalize_trace_id
-from seaway.kubectl.portforward import forward
+from seaway_tools.kubectl.logline import LogFilter, format_record, normalize_level, normalize_trace_id
+from seaway_tools.kubectl.portforward import forward
 
 PROG = "kubectl seaway"
 ERROR_PREFIX = "kubectl-seaway"

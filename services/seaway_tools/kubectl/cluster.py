@@ -3,7 +3,7 @@
 :func:`connect` honours ``--kubeconfig``, else ``KUBECONFIG`` (a ``:``-separated list, merged), else
 ``~/.kube/config``; ``--context``, else the current context; ``-n``, else the context's namespace, else
 ``default``. Every call to the API goes through :meth:`Cluster.call`, which applies the request timeout
-and turns client failures into :class:`~seaway.kubectl.errors.PluginError` s.
+and turns client failures into :class:`~seaway_tools.kubectl.errors.PluginError` s.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import KubeConfigMerger
 
-from seaway.kubectl.errors import API_FAILURES, NoKubeconfig, UnknownContext, from_api_failure
+from seaway_tools.kubectl.errors import API_FAILURES, NoKubeconfig, UnknownContext, from_api_failure
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 

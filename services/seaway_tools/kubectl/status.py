@@ -27,7 +27,7 @@ from typing import Literal
 
 from kubernetes import client
 
-from seaway.kubectl.inventory import APP_CONTAINER, SERVICE_LABEL
+from seaway_tools.kubectl.inventory import APP_CONTAINER, SERVICE_LABEL
 
 OK = "ok"
 PROGRESSING = "progressing"

@@ -21,8 +21,8 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from seaway import resources
 from seaway.service import Service, url_env
+from seaway_tools import resources
 
 EMULATOR_PORT = 4566
 START_TIMEOUT = 60.0

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from kubernetes import client
 
-from seaway.kubectl.cluster import Cluster
+from seaway_tools.kubectl.cluster import Cluster
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"

@@ -2,7 +2,7 @@
 
 A Seaway service is a Deployment labelled ``seaway.dev/service=<name>``; its pods and ReplicaSets carry
 the same label. HPAs and PDBs are listed whole (they need not carry the label) and matched to their
-Deployment by :mod:`seaway.kubectl.status`.
+Deployment by :mod:`seaway_tools.kubectl.status`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from kubernetes import client
 
-from seaway.kubectl.cluster import Cluster
-from seaway.kubectl.errors import UnknownService
+from seaway_tools.kubectl.cluster import Cluster
+from seaway_tools.kubectl.errors import UnknownService
 
 SERVICE_LABEL = "seaway.dev/service"
 APP_CONTAINER = "app"

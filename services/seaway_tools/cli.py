@@ -8,9 +8,9 @@ import json
 import sys
 from dataclasses import asdict
 
-from seaway import cloudformation, resources
-from seaway import up as local
 from seaway.service import discover
+from seaway_tools import cloudformation, resources
+from seaway_tools import up as local
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from seaway.kubectl.status import ServiceStatus, age
+from seaway_tools.kubectl.status import ServiceStatus, age
 
 
 def render_table(rows: Sequence[ServiceStatus], *, now: datetime, wide: bool = False, namespaces: bool = False) -> str:
