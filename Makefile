@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TOOLS  := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(PATH)
 
-.PHONY: run test fuzz bench lint fmt tools lock clean dev down deploy
+.PHONY: run test fuzz bench lint fmt generate tools lock clean dev down deploy
 
 ## run: start every storefront service and the AWS emulator on this machine (Ctrl-C stops all)
 run: $(VENV)/.installed
@@ -30,6 +30,11 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check services tests
 	$(BIN)/ruff format --check services tests
 	$(BIN)/lint-imports
+
+## generate: rewrite every file generated from the service declarations (charts' values, skaffold.yaml, the
+## image workflow, dashboards and alerts, CloudFormation, the entry points); `seaway generate --check` verifies
+generate: $(VENV)/.installed
+	$(BIN)/seaway generate
 
 fmt: $(VENV)/.installed
 	$(BIN)/ruff format services tests

@@ -1,5 +1,6 @@
 """The ``seaway`` command: ``seaway up`` runs the application locally; ``seaway services`` lists them;
-``seaway cloudformation`` prints the AWS template; ``seaway create-resources`` fills an emulator."""
+``seaway cloudformation`` prints the AWS template; ``seaway create-resources`` fills an emulator;
+``seaway generate`` writes (``--check``: checks) every file generated from the declarations."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 from seaway.service import discover
 from seaway_tools import cloudformation, resources
@@ -34,8 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "create-resources", help="create the declared AWS resources at AWS_ENDPOINT_URL (an emulator); print them"
     )
+    generating = commands.add_parser(
+        "generate", help="write every file generated from the declarations (make generate); print what changed"
+    )
+    generating.add_argument("--check", action="store_true", help="write nothing; exit 1 naming each stale file")
+    generating.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
     args = parser.parse_args(argv)
 
+    if args.command == "generate":
+        return _generate(args.root, check=args.check)
     declared = discover()
     if args.command == "cloudformation":
         print(cloudformation.render(declared), end="")
@@ -56,6 +65,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     chosen = [declared[name] for name in (args.services or declared)]
     return local.up(chosen, host=args.host, port_offset=args.port_offset, emulator_port=args.emulator_port)
+
+
+def _generate(root: Path, *, check: bool) -> int:
+    from seaway_tools import generate
+
+    if check:
+        outdated = generate.stale(root)
+        for path in outdated:
+            print(f"{path}: stale; run make generate", file=sys.stderr)
+        return 1 if outdated else 0
+    for path in generate.write_all(root):
+        print(path)
+    return 0
 
 
 if __name__ == "__main__":
