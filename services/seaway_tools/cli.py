@@ -1,6 +1,7 @@
 """The ``seaway`` command: ``seaway up`` runs the application locally; ``seaway services`` lists them;
 ``seaway cloudformation`` prints the AWS template; ``seaway create-resources`` fills an emulator;
-``seaway generate`` writes (``--check``: checks) every file generated from the declarations."""
+``seaway generate`` writes (``--check``: checks) every file generated from the declarations; ``seaway new``
+starts a service."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from seaway.service import discover
-from seaway_tools import cloudformation, resources
+from seaway_tools import cloudformation, new, resources
 from seaway_tools import up as local
 
 
@@ -41,8 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     generating.add_argument("--check", action="store_true", help="write nothing; exit 1 naming each stale file")
     generating.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
+    new.configure(commands.add_parser("new", help="start a service: its package, its tests, the generated files"))
     args = parser.parse_args(argv)
 
+    if args.command == "new":
+        return new.run(args)
     if args.command == "generate":
         return _generate(args.root, check=args.check)
     declared = discover()
