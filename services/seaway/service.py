@@ -155,9 +155,9 @@ def physical_name(
     Tables, topics and queues: ``<part_of>-<name>`` (``storefront-products``). Buckets, whose names are
     global across every AWS account: ``<part_of>-<name>-<account id>-<region>``
     (``storefront-receipts-123456789012-us-east-1``), so a bucket needs ``account`` and ``region``. The Helm
-    charts apply the same rule to ``global.aws.accountId`` and ``global.aws.region``; CloudFormation passes
-    ``${AWS::AccountId}`` and ``${AWS::Region}`` for ``Fn::Sub``. A bucket name that could exceed 63
-    characters in some account and region raises :class:`NameTooLong`.
+    charts receive the name with the placeholders of :func:`resource_value` and fill in ``global.aws``;
+    CloudFormation passes ``${AWS::AccountId}`` and ``${AWS::Region}`` for ``Fn::Sub``. A bucket name that could
+    exceed 63 characters in some account and region raises :class:`NameTooLong`.
     """
     name = f"{service.part_of}-{resource.name}"
     if not isinstance(resource, Bucket):
@@ -181,6 +181,47 @@ def dead_letter_name(service: Service, queue: Queue) -> str:
 def url_env(service_name: str) -> str:
     """The environment variable that carries a called service's base URL: ``catalog`` -> ``CATALOG_URL``."""
     return f"{service_name.upper().replace('-', '_')}_URL"
+
+
+# In containers every service listens on this port (the image's PORT); ``seaway up`` uses the declared ports.
+CONTAINER_PORT = 8080
+
+# What only a deployment knows, as placeholders in the values the charts receive (charts/seaway-service's
+# _configmap.tpl substitutes them from global.aws): the account id, the region and the SQS endpoint.
+ACCOUNT, REGION, SQS_ENDPOINT = "{account}", "{region}", "{sqsEndpoint}"
+
+
+def cluster_url(service_name: str) -> str:
+    """A called service's base URL inside the cluster (its Kubernetes Service): ``http://catalog:8080``."""
+    return f"http://{service_name}:{CONTAINER_PORT}"
+
+
+def sqs_endpoint(region: str, endpoint_url: str | None = None) -> str:
+    """SQS's endpoint: an emulator's ``endpoint_url`` when there is one, else the region's public endpoint."""
+    return (endpoint_url or f"https://sqs.{region}.amazonaws.com").rstrip("/")
+
+
+def resource_value(
+    service: Service,
+    resource: Resource,
+    *,
+    account: str = ACCOUNT,
+    region: str = REGION,
+    endpoint: str = SQS_ENDPOINT,
+) -> str:
+    """What :func:`resource_env` carries: a table's or bucket's physical name, a topic's ARN, a queue's URL
+    (``endpoint``: SQS's, see :func:`sqs_endpoint`).
+
+    Without ``account``, ``region`` and ``endpoint`` the value holds the placeholders :data:`ACCOUNT`,
+    :data:`REGION` and :data:`SQS_ENDPOINT`, which a deployment fills in: what ``make generate`` gives the
+    charts, e.g. ``arn:aws:sns:{region}:{account}:storefront-order-events``.
+    """
+    physical = physical_name(service, resource, account=account, region=region)
+    if isinstance(resource, Topic):
+        return f"arn:aws:sns:{region}:{account}:{physical}"
+    if isinstance(resource, Queue):
+        return f"{endpoint}/{account}/{physical}"
+    return physical
 
 
 @cache

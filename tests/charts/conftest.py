@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
+from seaway.service import discover
 from tests.manifests import KUBE_VERSIONS, documents
 
 REPO = Path(__file__).resolve().parents[2]
 CHARTS = REPO / "charts"
-SERVICES = ("gateway", "catalog", "orders", "fulfillment")
+SERVICES = tuple(discover())  # the declared services, as `make generate` gives each its values
 LIBRARY = "seaway-service"
 UMBRELLA = "storefront"
 NAMESPACE = "storefront"
@@ -77,22 +77,18 @@ def run_helm(helm: str, *args: str, cwd: Path | None = None) -> subprocess.Compl
 def built_charts(helm: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of charts/ as a fresh clone has it, with the umbrella's dependencies built the way skaffold's helm
     deployer builds them (`helm dependency build` of the release's chart only), offline, so the work tree stays
-    clean. Each service is rendered alone from ``seaway-service`` with its values file in ``<root>/../values``."""
+    clean. Each service is rendered alone from ``seaway-service`` with its generated values file
+    (``storefront/services/<name>.yaml``, what `make generate` writes to install one service alone)."""
     root = tmp_path_factory.mktemp("charts") / "charts"
     shutil.copytree(CHARTS, root, ignore=shutil.ignore_patterns("charts", "Chart.lock", "*.tgz"))
     result = run_helm(helm, "dependency", "build", str(root / UMBRELLA))
     assert result.returncode == 0, f"helm dependency build {UMBRELLA}:\n{result.stderr}"
-    umbrella = yaml.safe_load((root / UMBRELLA / "values.yaml").read_text())
-    alone = root.parent / "values"
-    alone.mkdir()
-    for service in SERVICES:
-        (alone / f"{service}.yaml").write_text(yaml.safe_dump(service_values(umbrella, service)))
     return root
 
 
-def service_values(umbrella: dict, service: str) -> dict:
-    """What installing one service alone takes: its block of the umbrella's values, and the umbrella's globals."""
-    return {**umbrella[service], "global": umbrella["global"]}
+def alone_values(charts: Path, service: str, target: str | None = None) -> Path:
+    """The generated values file that installs ``service`` alone (and its additions for a target)."""
+    return charts / UMBRELLA / "services" / (f"{service}.{target}.yaml" if target else f"{service}.yaml")
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +102,7 @@ def template(helm: str, built_charts: Path) -> Callable[..., subprocess.Complete
         chart_dir = built_charts / chart
         own: tuple[Path, ...] = ()
         if chart in SERVICES:
-            chart_dir, own = built_charts / LIBRARY, (built_charts.parent / "values" / f"{chart}.yaml",)
+            chart_dir, own = built_charts / LIBRARY, (alone_values(built_charts, chart),)
         args = ["template", RELEASE, str(chart_dir), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSIONS[0]]
         for path in (*own, *(chart_dir / name for name in files), *extra_files):
             args += ["--values", str(path)]

@@ -1,4 +1,5 @@
-"""Each service's chart values agree with the service's Python declaration (the single source)."""
+"""Each service's chart values are what `make generate` computes from its Python declaration (the single source),
+and what the chart renders from them is what the declaration implies."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import json
 import pytest
 import yaml
 
-from seaway.service import discover, physical_name, resource_env, url_env
-from tests.charts.conftest import CHARTS, LIBRARY, SERVICES, UMBRELLA
+from seaway.service import discover, physical_name, resource_env, resource_value, sqs_endpoint, url_env
+from seaway_tools.generate import charts
+from tests.charts.conftest import CHARTS, LIBRARY, SERVICES, UMBRELLA, alone_values
 
 
 def umbrella_values() -> dict:
@@ -26,17 +28,17 @@ def test_every_declared_service_is_in_the_umbrella() -> None:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_chart_values_agree_with_the_declaration(service: str) -> None:
+def test_umbrella_values_are_what_the_generator_computes_from_the_declaration(service: str) -> None:
     declared = discover()[service]
-    chart = values(service)
-    assert chart["name"] == declared.name
-    assert set(chart.get("callers", [])) == set(declared.callers), "callers"
-    assert set(chart.get("calls", [])) == set(declared.calls), "calls"
-    assert [(r["kind"], r["name"]) for r in chart.get("aws", {}).get("resources", [])] == [
-        (r.kind, r.name) for r in declared.resources
-    ], "aws.resources"
-    assert chart.get("redis", {}).get("enabled", False) is declared.redis, "redis"
+    assert values(service) == charts.identity(declared)
+    assert values(service)["name"] == declared.name
     assert umbrella_values()["global"]["partOf"] == declared.part_of
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_one_service_alone_has_the_same_identity_and_globals(service: str) -> None:
+    alone = yaml.safe_load(alone_values(CHARTS, service).read_text())
+    assert alone == {**values(service), "global": umbrella_values()["global"]}
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -55,6 +57,9 @@ def test_rendered_environment_carries_every_declared_dependency(rendered, servic
         # Rendered alone, a service has the chart's default account and region, as `seaway up`'s emulator.
         name = physical_name(declared, resource, account="123456789012", region="us-east-1")
         assert env[resource_env(resource)].endswith(name), resource_env(resource)
+        assert env[resource_env(resource)] == resource_value(
+            declared, resource, account="123456789012", region="us-east-1", endpoint=sqs_endpoint("us-east-1")
+        )
     assert ("REDIS_URL" in env) is declared.redis
 
 
@@ -79,6 +84,7 @@ def test_umbrella_globals_agree_with_the_service_defaults() -> None:
         return out
 
     defaults = leaves(yaml.safe_load((CHARTS / LIBRARY / "values.yaml").read_text())["global"])
-    umbrella = leaves(umbrella_values()["global"])
+    # restrictedPaths is the application's policy by service, not a default (the chart's default: none).
+    umbrella = {k: v for k, v in leaves(umbrella_values()["global"]).items() if not k.startswith("restrictedPaths.")}
     assert umbrella.keys() <= defaults.keys()
     assert {k: v for k, v in umbrella.items() if defaults[k] != v} == {}

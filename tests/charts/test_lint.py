@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.charts.conftest import LIBRARY, SERVICES, UMBRELLA, run_helm
+from tests.charts.conftest import LIBRARY, SERVICES, UMBRELLA, alone_values, run_helm
 
 
 def test_helm_lint_strict_umbrella(helm: str, built_charts: Path) -> None:
@@ -16,10 +16,13 @@ def test_helm_lint_strict_umbrella(helm: str, built_charts: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("target", (None, "kind", "eks"))
 @pytest.mark.parametrize("service", SERVICES)
-def test_helm_lint_strict_each_service_alone(helm: str, built_charts: Path, service: str) -> None:
-    values = built_charts.parent / "values" / f"{service}.yaml"
-    result = run_helm(helm, "lint", "--strict", str(built_charts / LIBRARY), "--values", str(values))
+def test_helm_lint_strict_each_service_alone(helm: str, built_charts: Path, service: str, target: str | None) -> None:
+    # As a user installs one service alone: the chart of a service, its generated values, a target's additions.
+    files = [alone_values(built_charts, service)] + ([alone_values(built_charts, service, target)] if target else [])
+    values = [arg for path in files for arg in ("--values", str(path))]
+    result = run_helm(helm, "lint", "--strict", str(built_charts / LIBRARY), *values)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from tests.charts.conftest import CELLS, KUBE_VERSIONS, documents
+from tests.charts.conftest import CELLS, KUBE_VERSIONS, SERVICES, documents
 from tests.manifests import custom_resource_errors, kubernetes_errors
 
 
@@ -112,7 +112,7 @@ def test_kind_talks_to_the_emulator_and_eks_never_does(rendered: dict[str, list[
     assert env("kind", "catalog")["AWS_ACCESS_KEY_ID"] == "emulator"
     assert env("kind", "catalog")["REDIS_URL"].startswith("redis://")
     assert env("kind", "fulfillment")["FULFILLMENT_QUEUE_URL"].startswith("http://moto.")
-    for service in ("gateway", "catalog", "orders", "fulfillment"):
+    for service in SERVICES:
         assert "AWS_ENDPOINT_URL" not in env("eks", service)
         assert "AWS_ACCESS_KEY_ID" not in env("eks", service)  # Pod Identity, never static keys
         assert env("eks", service)["SEAWAY_CLOUDWATCH"] == "api"

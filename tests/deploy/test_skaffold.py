@@ -102,8 +102,17 @@ def _chart_values(chart_path: str) -> dict[str, Any]:
     for dependency in (load_yaml(chart / "Chart.yaml") or {}).get("dependencies", []):
         sub = (chart / dependency["repository"].removeprefix("file://")).resolve()
         key = dependency.get("alias", dependency["name"])
-        values[key] = {**(load_yaml(sub / "values.yaml") or {}), **values.get(key, {})}
+        values[key] = _merged(load_yaml(sub / "values.yaml") or {}, values.get(key, {}))
     return values
+
+
+def _merged(defaults: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` over ``defaults``, maps merged key by key (as Helm merges a parent's values into a chart's)."""
+    out = dict(defaults)
+    for key, value in values.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merged(out[key], value) if both else value
+    return out
 
 
 def _has_key(values: dict[str, Any], dotted: str) -> bool:

@@ -1,7 +1,8 @@
 {{/*
 The service's environment, as the kit reads it (see seaway.service and the kit's config). Every value is a
-string. Per-service: <CALLEE>_URL for each entry of `calls`, one variable per AWS resource (named as
-seaway.service.resource_env() names it), REDIS_URL when redis.enabled.
+string. Per-service, named and valued by seaway.service (`make generate` writes them into the values; the chart
+computes no name): each entry of `calls` ({env, url}), each AWS resource ({env, value}), REDIS_URL when
+redis.enabled.
 */}}
 {{- define "seaway-service.env" -}}
 {{- $g := .Values.global -}}
@@ -39,10 +40,10 @@ MESH_RETRIES: "true"
 CHAOS_ENABLED: "true"
 {{- end }}
 {{- range .Values.calls }}
-{{ printf "%s_URL" (upper . | replace "-" "_") }}: {{ printf "http://%s:%s" . (include "seaway-service.port" $) | quote }}
+{{ .env }}: {{ .url | quote }}
 {{- end }}
 {{- range .Values.aws.resources }}
-{{ include "seaway-service.resourceEnvName" . }}: {{ include "seaway-service.resourceEnvValue" (dict "ctx" $ "resource" .) | quote }}
+{{ .env }}: {{ include "seaway-service.deployed" (dict "ctx" $ "text" .value) | quote }}
 {{- end }}
 {{- if .Values.redis.enabled }}
 REDIS_URL: {{ required "redis.url is required when redis.enabled" .Values.redis.url | quote }}
@@ -52,41 +53,14 @@ REDIS_URL: {{ required "redis.url is required when redis.enabled" .Values.redis.
 {{- end }}
 {{- end -}}
 
-{{/* PRODUCTS_TABLE, ORDER_EVENTS_TOPIC_ARN, FULFILLMENT_QUEUE_URL, RECEIPTS_BUCKET (as seaway.service.resource_env). */}}
-{{- define "seaway-service.resourceEnvName" -}}
-{{- $suffix := get (dict "table" "TABLE" "topic" "TOPIC_ARN" "queue" "QUEUE_URL" "bucket" "BUCKET") .kind -}}
-{{- printf "%s_%s" (upper .name | replace "-" "_") $suffix -}}
-{{- end -}}
-
 {{/*
-Physical name, as seaway.service.physical_name: <partOf>-<name>, and for buckets, whose names are global
-across every account, <partOf>-<name>-<account>-<region>. ARN for topics, URL for queues.
+A value computed by `make generate` (seaway.service.resource_value) with what only the deployment knows filled
+in: {account} (12 digits), {region} and {sqsEndpoint} (the emulator's endpoint, else the region's SQS).
 */}}
-{{- define "seaway-service.resourcePhysicalName" -}}
+{{- define "seaway-service.deployed" -}}
 {{- $g := .ctx.Values.global -}}
-{{- $r := .resource -}}
-{{- if $r.physicalName -}}
-{{- $r.physicalName -}}
-{{- else if eq $r.kind "bucket" -}}
-{{- printf "%s-%s-%s-%s" $g.partOf $r.name (include "seaway-service.accountId" .ctx) $g.aws.region -}}
-{{- else -}}
-{{- printf "%s-%s" $g.partOf $r.name -}}
-{{- end -}}
-{{- end -}}
-
-{{- define "seaway-service.resourceEnvValue" -}}
-{{- $g := .ctx.Values.global -}}
-{{- $r := .resource -}}
-{{- $physical := include "seaway-service.resourcePhysicalName" . -}}
-{{- $account := include "seaway-service.accountId" .ctx -}}
-{{- if eq $r.kind "topic" -}}
-{{- printf "arn:aws:sns:%s:%s:%s" $g.aws.region $account $physical -}}
-{{- else if eq $r.kind "queue" -}}
-{{- $base := default (printf "https://sqs.%s.amazonaws.com" $g.aws.region) $g.aws.endpointUrl -}}
-{{- printf "%s/%s/%s" (trimSuffix "/" $base) $account $physical -}}
-{{- else -}}
-{{- $physical -}}
-{{- end -}}
+{{- $sqs := default (printf "https://sqs.%s.amazonaws.com" $g.aws.region) $g.aws.endpointUrl | trimSuffix "/" -}}
+{{- .text | replace "{account}" (include "seaway-service.accountId" .ctx) | replace "{region}" $g.aws.region | replace "{sqsEndpoint}" $sqs -}}
 {{- end -}}
 
 {{- define "seaway-service.configmap" -}}

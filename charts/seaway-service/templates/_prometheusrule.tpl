@@ -75,7 +75,7 @@ spec:
         {{- end }}
         {{- range .Values.aws.resources }}
         {{- if eq .kind "queue" }}
-        {{- $queue := default (printf "%s-%s" $.Values.global.partOf .name) .physicalName }}
+        {{- $queue := include "seaway-service.deployed" (dict "ctx" $ "text" .physicalName) }}
         {{- $events := printf "seaway_events_total{%s,queue=%q" $selector $queue }}
         - alert: SeawayEventsFailing
           expr: >-

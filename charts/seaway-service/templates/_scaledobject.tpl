@@ -47,7 +47,7 @@ spec:
       authenticationRef:
         name: {{ include "seaway-service.fullname" . }}-sqs
       metadata:
-        queueURL: {{ include "seaway-service.resourceEnvValue" (dict "ctx" . "resource" $queue) | quote }}
+        queueURL: {{ include "seaway-service.deployed" (dict "ctx" . "text" $queue.value) | quote }}
         queueLength: {{ $a.sqs.queueLength | quote }}
         awsRegion: {{ .Values.global.aws.region | quote }}
         {{- with .Values.global.aws.endpointUrl }}

@@ -37,27 +37,43 @@ def render(root: Path) -> dict[Path, str]:
     return files
 
 
+# Files that only the generator writes, by pattern: one that it no longer renders (a service removed) is stale,
+# and write_all deletes it.
+OWNED = ("charts/storefront/services/*.yaml",)
+
+
+def _leftovers(root: Path, files: dict[Path, str]) -> list[Path]:
+    return [
+        path.relative_to(root)
+        for pattern in OWNED
+        for path in sorted(root.glob(pattern))
+        if path.relative_to(root) not in files
+    ]
+
+
 def stale(root: Path) -> list[Path]:
-    """The generated files under ``root`` whose committed text differs from what the declarations give
-    (missing ones included), as paths relative to ``root``, sorted. Writes nothing."""
+    """The generated files under ``root`` whose text differs from what the declarations give (missing ones, and
+    generated files no declaration gives any more, included), relative to ``root``, sorted. Writes nothing."""
     root = Path(root)
-    out = []
-    for path, text in render(root).items():
-        target = root / path
-        if not target.is_file() or target.read_text() != text:
-            out.append(path)
-    return sorted(out)
+    files = render(root)
+    out = [path for path, text in files.items() if not (root / path).is_file() or (root / path).read_text() != text]
+    return sorted(out + _leftovers(root, files))
 
 
 def write_all(root: Path) -> list[Path]:
-    """Write every generated file under ``root``; return the ones whose text changed (relative to ``root``)."""
+    """Write every generated file under ``root`` (and delete those no declaration gives any more); return the
+    paths it changed, relative to ``root``, sorted."""
     root = Path(root)
+    files = render(root)
     changed = []
-    for path, text in render(root).items():
+    for path, text in files.items():
         target = root / path
         if target.is_file() and target.read_text() == text:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
+        changed.append(path)
+    for path in _leftovers(root, files):
+        (root / path).unlink()
         changed.append(path)
     return sorted(changed)
