@@ -210,19 +210,29 @@ def test_eks_tags_cannot_collide_in_an_immutable_registry():
     assert len(effective("eks")["build"]["platforms"]) == 1
 
 
-SERVICES = ("gateway", "catalog", "orders", "fulfillment")
+SERVICES = tuple(discover())
+
+
+def _own_file(name: str) -> str:
+    """A file of the service's own package, not its declaration: the module of its app."""
+    module = discover()[name].app.partition(":")[0]
+    return f"services/{module.replace('.', '/')}.py"
+
+
 CHANGES = {
     # changed file -> artifact -> what skaffold dev does (artifacts absent: nothing happens to them). The tools
     # image (the emulator's resources Job) holds the kit and the declarations but runs no server: it is rebuilt.
-    "services/storefront/catalog/routes.py": {"catalog": "sync"},
-    "services/storefront/catalog/openapi.yaml": {"catalog": "sync"},
-    "services/storefront/gateway/static/app.js": {"gateway": "sync"},
-    "services/storefront/orders/store.py": {"orders": "sync"},
-    "services/storefront/fulfillment/handler.py": {"fulfillment": "sync"},
+    **{_own_file(name): {name: "sync"} for name in SERVICES},
     "services/seaway/client.py": {**dict.fromkeys(SERVICES, "sync"), TOOLS: "rebuild"},
     "services/seaway_tools/kubectl/cli.py": {TOOLS: "rebuild"},  # the tools have a Dockerfile of their own
     # every image keeps every service's declaration (the seaway.services entry points name them all)
-    "services/storefront/orders/service.py": {**dict.fromkeys(SERVICES, "sync"), TOOLS: "rebuild"},
+    **{
+        f"services/{discover()[name].app.split('.')[0]}/{name}/service.py": {
+            **dict.fromkeys(SERVICES, "sync"),
+            TOOLS: "rebuild",
+        }
+        for name in SERVICES
+    },
     # dependencies and the recipe itself: a new image, rightly
     "pyproject.toml": dict.fromkeys((*SERVICES, TOOLS), "rebuild"),
     "requirements/runtime.lock": dict.fromkeys((*SERVICES, TOOLS), "rebuild"),
@@ -245,7 +255,8 @@ def test_the_changed_files_of_the_sync_check_exist():
         assert (REPO / changed).is_file(), changed
 
 
-def test_port_forward_targets_the_gateway_service():
+def test_port_forward_targets_the_public_service():
     (forward,) = CONFIG["portForward"]
-    assert forward["resourceType"] == "service" and forward["resourceName"] == "gateway"
+    public = [name for name, service in discover().items() if service.public]
+    assert forward["resourceType"] == "service" and [forward["resourceName"]] == public
     assert forward["port"] == 8080
