@@ -12,6 +12,8 @@ from seaway_tools.generate.declarations import Declared
 PATH = Path("skaffold.yaml")
 TOOLS = "seaway-tools"
 FORWARD_FROM = 9080  # local ports of the public services' port-forwards
+SET = "/deploy/helm/releases/0/setValueTemplates"
+REDIS_URL = '"{{.SEAWAY_REDIS_URL}}"'
 
 
 def _artifact(name: str) -> str:
@@ -62,7 +64,7 @@ def render(root: Path, services: Mapping[str, Declared]) -> dict[Path, str]:
     )
     syncs = "".join(_sync(index, declared) for index, declared in enumerate(services.values()))
     redis = "".join(
-        f'      - {{op: add, path: /deploy/helm/releases/0/setValueTemplates/{name}.redis.url, value: "{{{{.SEAWAY_REDIS_URL}}}}"}}\n'
+        f"      - {{op: add, path: {SET}/{name}.redis.url, value: {REDIS_URL}}}\n"
         for name, declared in services.items()
         if declared.service.redis
     )
@@ -141,7 +143,7 @@ portForward:
       - {{op: remove, path: /deploy/helm/releases/1}}
       - {{op: remove, path: /deploy/helm/releases/0/dependsOn}}
       - {{op: replace, path: /deploy/helm/releases/0/valuesFiles, value: [charts/storefront/values-eks.yaml]}}
-      - {{op: add, path: /deploy/helm/releases/0/setValueTemplates/global.aws.accountId, value: "{{{{.AWS_ACCOUNT_ID}}}}"}}
+      - {{op: add, path: {SET}/global.aws.accountId, value: "{{{{.AWS_ACCOUNT_ID}}}}"}}
       - {{op: add, path: /deploy/helm/releases/0/setValueTemplates/global.aws.region, value: "{{{{.AWS_REGION}}}}"}}
 {redis}      - {{op: add, path: /deploy/helm/releases/0/setValueTemplates/ingress.host, value: "{{{{.SEAWAY_HOST}}}}"}}
       - op: add
