@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -15,6 +14,9 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from seaway import metrics
+from seaway.service import discover
+from seaway_tools.generate import observability
+from seaway_tools.generate.declarations import declarations
 from tests.conftest import create_resources
 from tests.schemas import schemas_folder
 
@@ -23,13 +25,6 @@ FOLDER = ROOT / "k8s" / "observability"
 PROMQL_WORDS = {
     "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "le",
 }  # fmt: skip
-
-
-def render_module():
-    spec = importlib.util.spec_from_file_location("observability_render", FOLDER / "render.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def dashboards() -> dict[str, dict]:
@@ -94,9 +89,11 @@ def kit_sample_names() -> set[str]:
     return names
 
 
-def test_the_files_are_what_render_py_writes():
-    for path, text in render_module().rendered().items():
-        assert path.read_text() == text, f"{path} is stale: run python k8s/observability/render.py"
+def test_the_files_are_what_make_generate_writes():
+    files = observability.render(ROOT, declarations(ROOT))
+    assert {path.parent.name for path in files} >= {"grafana", "observability"}
+    for path, text in files.items():
+        assert (ROOT / path).read_text() == text, f"{path} is stale: run make generate"
 
 
 def test_catalog_and_application_dashboards_query_only_metrics_a_live_service_exposes(exposed):
@@ -109,7 +106,9 @@ def test_catalog_and_application_dashboards_query_only_metrics_a_live_service_ex
 
 def test_every_dashboard_and_rule_queries_only_kit_metrics_or_recording_rules(exposed):
     allowed = exposed | kit_sample_names() | recorded_names()
-    assert set(dashboards()) == {"gateway.json", "catalog.json", "orders.json", "fulfillment.json", "storefront.json"}
+    declared = discover()
+    applications = {service.part_of for service in declared.values()}
+    assert set(dashboards()) == {f"{name}.json" for name in (*declared, *applications)}
     for name, dashboard in dashboards().items():
         assert dashboard["uid"] and dashboard["panels"]
         for panel in dashboard["panels"]:
@@ -164,7 +163,7 @@ def cloudwatch_default(parameter: str) -> list[str]:
 
 
 def test_http_objectives_and_queue_alarms_follow_the_declarations():
-    from seaway.service import Queue, dead_letter_name, discover, physical_name
+    from seaway.service import Queue, dead_letter_name, physical_name
 
     declared = discover()
     serving = sorted(name for name, service in declared.items() if service.callers or service.public)

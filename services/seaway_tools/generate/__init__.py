@@ -39,7 +39,7 @@ def render(root: Path) -> dict[Path, str]:
 
 # Files that only the generator writes, by pattern: one that it no longer renders (a service removed) is stale,
 # and write_all deletes it.
-OWNED = ("charts/storefront/services/*.yaml",)
+OWNED = ("charts/storefront/services/*.yaml", "k8s/observability/grafana/*.json")
 
 
 def _leftovers(root: Path, files: dict[Path, str]) -> list[Path]:
