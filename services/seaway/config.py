@@ -123,6 +123,12 @@ class KitSettings:
     # Longer than an ALB's 60 s idle timeout, so the load balancer closes idle connections first.
     keepalive_seconds: int = setting(75, minimum=0, maximum=3600)
     worker_timeout: int = setting(30, minimum=1, maximum=3600)
+    # A request's headers must arrive within this long (from its first byte; from the connect on a new
+    # connection), else 408 and the connection is closed: slow clients cannot hold the workers' threads.
+    header_timeout_seconds: float = setting(10.0, minimum=0.1, maximum=600)
+    # Recycle a worker after this many requests (0: never), plus up to the jitter, so they do not all restart at once.
+    max_requests: int = setting(0, minimum=0)
+    max_requests_jitter: int = setting(0, minimum=0)
     max_request_bytes: int = setting(1_048_576, minimum=1)
     readiness_cache_seconds: float = setting(2.0, minimum=0, maximum=60)
     # Proxies in front of the service that append to X-Forwarded-For (ALB, ingress gateway); the client

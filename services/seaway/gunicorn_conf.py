@@ -75,14 +75,17 @@ proc_name = f"seaway-{_service.name}"
 bind = [f"{_kit.host}:{_kit.port}"]
 workers = _kit.workers
 threads = _kit.worker_threads
-worker_class = "gthread"
-# Each worker listens on its own SO_REUSEPORT socket and the kernel spreads new connections over them.
-# With one shared socket, gthread workers race to accept and one of them can end up holding every
-# keep-alive connection of a load balancer or sidecar while the others idle (seen in `make bench`).
-reuse_port = True
+# gthread, with request heads read under a deadline by the event loop and accept taken only with a free thread
+# (seaway.worker). One listening socket, shared by the workers: with a SO_REUSEPORT socket per worker, the
+# connections waiting in a stopping worker's accept queue were reset with it (lost requests at every
+# SIGTERM, recycling or reload); on a shared socket they stay for the other workers.
+worker_class = "seaway.worker.SeawayWorker"
+reuse_port = False
 keepalive = _kit.keepalive_seconds
 timeout = _kit.worker_timeout
 graceful_timeout = _kit.graceful_timeout
+max_requests = _kit.max_requests
+max_requests_jitter = _kit.max_requests_jitter
 # Worker heartbeats on tmpfs: a disk-backed /tmp can block workers on fchmod (gunicorn FAQ).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 accesslog = None  # the kit logs each request itself, as JSON, with route and request id
@@ -90,8 +93,10 @@ logconfig_dict = _logs.gunicorn_logconfig(_service.name, _kit.log_level)
 
 
 def on_starting(server) -> None:
-    """In the master, before forking: a private runtime folder that the workers inherit."""
+    """In the master, before forking: a private runtime folder that the workers inherit, and this master's
+    control socket in it (gunicorn's default, ~/.gunicorn/gunicorn.ctl, is one path for every master)."""
     os.environ[_health.RUNTIME_DIR_ENV] = tempfile.mkdtemp(prefix=f"seaway-{_service.name}-")
+    server.cfg.set("control_socket", os.path.join(os.environ[_health.RUNTIME_DIR_ENV], "gunicorn.ctl"))
 
 
 def when_ready(server) -> None:
