@@ -1,9 +1,11 @@
 """What a deployable service declares about itself, in one place.
 
-Each storefront service has a ``service.py`` holding one :class:`Service`, registered under the
-``seaway.services`` entry-point group in ``pyproject.toml``. The local runner (``seaway up``), the
-gunicorn configuration, the Helm charts' checks and the AWS templates all read these declarations,
-so a port, a caller or a queue is named once.
+Each service has a ``services/<app>/<service>/service.py`` holding one :class:`Service`. ``make generate``
+(``seaway_tools.generate``) writes from these declarations every per-service artefact: the charts' values, with
+the names the rules below compute, skaffold.yaml, the image workflow, dashboards and alerts, CloudFormation,
+and the ``seaway.services`` entry points in ``pyproject.toml`` by which the runtime (:func:`discover`: the
+local runner, the gunicorn configuration, an image) finds them. So a port, a caller or a queue is named once,
+and each naming rule is written once, here.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from seaway.service import (
     dead_letter_name,
     physical_name,
     resource_env,
+    resource_value,
     table_definition,
 )
 
@@ -43,16 +44,18 @@ def create(services: Iterable[Service]) -> dict[str, dict[str, str]]:
         env = environments[service.name] = {}
         for resource in service.resources:
             name = physical_name(service, resource, account=account, region=aws.region())
+            # As the charts have it (seaway.service.resource_value); topics and queues as the emulator answers.
+            value = resource_value(service, resource, account=account, region=aws.region())
             if isinstance(resource, Table):
                 _create_table(name, resource)
-                env[resource_env(resource)] = name
+                env[resource_env(resource)] = value
             elif isinstance(resource, Topic):
                 env[resource_env(resource)] = topic_arns[resource.name]
             elif isinstance(resource, Queue):
                 env[resource_env(resource)] = _create_queue(service, resource, topic_arns)
             elif isinstance(resource, Bucket):
                 _create_bucket(name)
-                env[resource_env(resource)] = name
+                env[resource_env(resource)] = value
     return environments
 
 
