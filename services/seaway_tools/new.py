@@ -43,6 +43,9 @@ RESERVED = frozenset(
     {"seaway", "seaway-tools", "global", "test", "tests", "tools", "ingress"}
     | {"peerauthentication", "istiogateway", "waypoint"}
 )
+LINE_MAX = 120  # ruff's line-length in pyproject.toml
+# As `seaway up` and `seaway services` print it, in a column beside the URL.
+DESCRIPTION_MAX = 80
 KIT_PACKAGES = frozenset({"seaway", "seaway_tools"})
 EXAMPLE_PATH = "/items"
 
@@ -169,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         remove(args.root, written)
         print(f"seaway new: the generator failed, nothing was written: {error}", file=sys.stderr)
         return 1
-    _format(args.root, [path for path in written if path.suffix == ".py"])
+    format_python(args.root, [path for path in written if path.suffix == ".py"])
     print(report(service, written, generated))
     return 0
 
@@ -250,8 +253,8 @@ def check(
 
     if description is None:
         description = _describe(tables, topics, [q for q, _ in subscriptions], buckets)
-    if not description or len(description) > 100 or any(c in description for c in '"\\\n\r'):
-        raise Refused("--description: one line of at most 100 characters, without quotes or backslashes")
+    if not description or len(description) > DESCRIPTION_MAX or any(c in description for c in '"\\\n\r'):
+        raise Refused(f"--description: one line of at most {DESCRIPTION_MAX} characters, no quotes or backslashes")
     ports = [d.service.port for d in declared.values()]
     service = NewService(
         name=name,
@@ -279,6 +282,8 @@ def render(service: NewService) -> dict[Path, str]:
     """Every file ``seaway new`` writes, by path relative to the repository, with its text."""
     table = service.tables[0] if service.tables else None
     values = {
+        "declaration_doc": _docstring(f"The {service.name} service's declaration", service.description),
+        "app_doc": _docstring(f"The {service.name} service", service.description),
         "app": service.app,
         "name": service.name,
         "package": service.package,
@@ -296,8 +301,8 @@ def render(service: NewService) -> dict[Path, str]:
         "openapi.yaml": _fill("openapi.yaml", {**values, "description": service.description.rstrip(".")}),
     }
     if service.queues:
-        queues = ", ".join(f"{queue} (subscribed to {topic})" for queue, topic in service.queues)
-        files["handler.py"] = _fill("handler.py", {**values, "queues_doc": f" {queues}" if queues else ""})
+        queues = "".join(f"- ``{queue}``, subscribed to ``{topic}``\n" for queue, topic in service.queues)
+        files["handler.py"] = _fill("handler.py", {**values, "queues_doc": queues})
     out = {service.folder / name: text for name, text in files.items()}
     out[service.unit_test] = _unit_test(service, values)
     out[service.integration_test] = _integration_test(service, values)
@@ -397,6 +402,9 @@ def _describe(tables, topics, queues, buckets) -> str:
     parts += [f"events from {', '.join(queues)} (SQS)"] if queues else []
     parts += [f"objects in {', '.join(buckets)} (S3)"] if buckets else []
     text = ", ".join(parts) or "an HTTP API"
+    if len(text) > DESCRIPTION_MAX:  # long names: the kinds only
+        kinds = [("DynamoDB", tables), ("SNS", topics), ("SQS", queues), ("S3", buckets)]
+        text = ", ".join(kind for kind, names in kinds if names)
     return text[:1].upper() + text[1:]
 
 
@@ -405,12 +413,18 @@ def _describe(tables, topics, queues, buckets) -> str:
 
 def _fill(template: str, values: dict[str, str]) -> str:
     text = resources.files("seaway_tools").joinpath("templates", "service", f"{template}.tmpl").read_text()
-    return Template(text).substitute(values)
+    return Template(text).substitute(values).rstrip("\n") + "\n"
 
 
 def _dict(values: dict[str, str]) -> str:
     """A dict literal, one entry a line (ruff keeps it so: the trailing comma)."""
     return "{" + "".join(f'\n    "{key}": "{value}",' for key, value in values.items()) + ("\n}" if values else "}")
+
+
+def _docstring(subject: str, description: str) -> str:
+    """``subject: description.`` on one line when it fits, else the description as a paragraph of its own."""
+    line = f'"""{subject}: {description}."""'
+    return line if len(line) <= LINE_MAX else f'"""{subject}.\n\n{description}.\n"""'
 
 
 def _tuple(values: tuple[str, ...]) -> str:
@@ -469,9 +483,8 @@ def _settings_py(service: NewService, values: dict[str, str]) -> str:
         {
             **values,
             "imports": "".join(f"\n{line}" for line in imports) + ("\n" if imports else ""),
-            "kw_only": ", kw_only=True" if service.calls else "",
             "base": "(ClientSettings)" if service.calls else "",
-            "fields": "".join(f"{line}\n" for line in fields),
+            "fields": "".join(f"\n{line}" for line in fields),
         },
     )
 
@@ -517,12 +530,15 @@ def _app_py(service: NewService, values: dict[str, str]) -> str:
             '\n\ndef _bucket_ready(name: str) -> None:\n    """Readiness: the bucket exists and S3 answers."""\n'
             '    aws.client("s3", probe=True).head_bucket(Bucket=name)\n'
         )
-    kit = {"config", "openapi"} | ({"aws"} if helpers else set()) | ({"events"} if queues else set())
+    configured = bool(declared.resources or service.calls)  # else Settings has no field to read
+    kit = {"openapi"} | ({"config"} if configured else set()) | ({"aws"} if helpers else set())
+    kit |= {"events"} if queues else set()
     own = ["handler", "routes"] if queues else ["routes"]
     imports = [f"from seaway import {', '.join(sorted(kit))}"]
     imports += ["from seaway.client import ServiceClient"] if service.calls else []
     imports += [f"from {service.module} import {', '.join(own)}"]
-    imports += [f"from {service.module}.settings import Settings", f"from {service.module}.store import ItemStore"]
+    imports += [f"from {service.module}.settings import Settings"] if configured else []
+    imports += [f"from {service.module}.store import ItemStore"]
 
     wiring = f"    store = ItemStore(settings.{_field(declared.resources[0])})\n" if service.tables else ""
     wiring = wiring or "    store = ItemStore()\n"
@@ -553,6 +569,7 @@ def _app_py(service: NewService, values: dict[str, str]) -> str:
         "app.py",
         {
             **values,
+            "load": "    settings = config.load(Settings)\n" if configured else "",
             "stdlib": "\nfrom functools import partial\n" if helpers else "",
             "imports": "".join(f"{line}\n" for line in imports),
             "wiring": wiring,
@@ -589,9 +606,9 @@ def _fake_env(service: NewService) -> dict[str, str]:
     env: dict[str, str] = {}
     for resource in service.declaration().resources:
         if isinstance(resource, Topic):
-            env[resource_env(resource)] = f"arn:aws:sns:us-east-1:123456789012:{service.app}-{resource.name}"
+            env[resource_env(resource)] = f"arn:aws:sns:us-east-1:123456789012:{resource.name}"
         elif isinstance(resource, Queue):
-            env[resource_env(resource)] = f"http://sqs.invalid/123456789012/{service.app}-{resource.name}"
+            env[resource_env(resource)] = f"http://sqs.invalid/123456789012/{resource.name}"
         elif isinstance(resource, Bucket):
             env[resource_env(resource)] = f"{service.app}-{resource.name}-123456789012-us-east-1"
     if service.queues:
@@ -642,7 +659,7 @@ def _integration_test(service: NewService, values: dict[str, str]) -> str:
         notes.append("# Short long-polls, so the consumer stops quickly.")
         env["CONSUMER_WAIT_SECONDS"] = "1"
     owners = [service.name, *service.topic_owners]
-    checks = ", ".join(f'"{name}": "ok"' for name, _ in _checks(service))
+    checks = _dict({name: "ok" for name, _ in _checks(service)})
     return _fill(
         "test_integration.py",
         {
@@ -655,7 +672,7 @@ def _integration_test(service: NewService, values: dict[str, str]) -> str:
     )
 
 
-def _format(root: Path, paths: list[Path]) -> None:
+def format_python(root: Path, paths: list[Path]) -> None:
     """ruff's layout, where the names made a line too long for the templates' (ruff is a dev dependency:
     without it the code is the same, laid out as written)."""
     ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))

@@ -5,7 +5,8 @@
 then, in that copy: only the new service's files and generated files change; the service's own unit and
 integration tests pass; ``seaway up inventory catalog`` serves its ``/readyz`` with its table created in the
 emulator; the umbrella chart renders its Deployment, Service, NetworkPolicy and AuthorizationPolicy admitting the
-gateway; ``seaway cloudformation`` gives its role its table only.
+gateway; ``seaway cloudformation`` gives its role its table only. Then a second service with every kind of
+resource (tables, a topic, queues on its own and on another service's topic, a bucket) passes its own tests.
 
 The copy is "installed" the way ``pip install -e`` installs this project, without a build: its ``services/``
 first on ``PYTHONPATH`` and a ``seaway`` distribution's metadata whose entry points are those of the copy's
@@ -22,7 +23,7 @@ import signal
 import subprocess
 import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -37,7 +38,7 @@ from tests.manifests import KUBE_VERSIONS, custom_resource_errors, documents, ku
 from tests.processes import answers, free_port, wait_for
 
 NAME, TABLE, CALLEE, CALLER = "inventory", "stock", "catalog", "gateway"
-COMMAND = ["new", NAME, "--table", TABLE, "--calls", CALLEE, "--callers", CALLER]
+COMMAND = [NAME, "--table", TABLE, "--calls", CALLEE, "--callers", CALLER]
 NEW_FILES = {
     *(f"services/storefront/{NAME}/{f}" for f in ("__init__.py", "app.py", "openapi.yaml", "routes.py")),
     *(f"services/storefront/{NAME}/{f}" for f in ("service.py", "settings.py", "store.py")),
@@ -49,14 +50,42 @@ NEW_FILES = {
 @dataclass
 class Copy:
     root: Path
-    env: dict[str, str]  # what runs the copy's code: its services/ and its entry points first
-    output: str  # what `seaway new` printed
-    changed: dict[str, str]  # `git status --porcelain` right after it: path -> status
+    site: Path  # where its "installation" is (see install)
+    output: str = ""  # what the first `seaway new` printed
+    changed: dict[str, str] = field(default_factory=dict)  # `git status --porcelain` right after it: path -> status
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What runs the copy's code: its services/ and its entry points first."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONPATH"}
+        return env | {"PYTHONPATH": f"{self.site}{os.pathsep}{self.root / 'services'}"}
 
     def seaway(self, *args: str) -> subprocess.CompletedProcess[str]:
         """The copy's ``seaway`` command."""
         command = [sys.executable, "-m", "seaway_tools.cli", *args]
         return subprocess.run(command, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=120)
+
+    def new(self, *args: str) -> str:
+        """``seaway new`` from the copy's own sources, then the copy installed again; what it printed."""
+        made = self.seaway("new", *args)
+        assert made.returncode == 0, made.stderr
+        install(self.root, self.site)
+        return made.stdout
+
+    def own_tests(self, package: str) -> None:
+        """A new service's own unit and integration tests, run in the copy as `make test` runs them."""
+        tests = [f"tests/unit/test_{package}.py", f"tests/integration/test_{package}.py"]
+        ran = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
+        assert " passed" in ran.stdout and "skipped" not in ran.stdout
 
 
 def git(root: Path, *args: str) -> str:
@@ -66,46 +95,33 @@ def git(root: Path, *args: str) -> str:
     return done.stdout
 
 
-def install(root: Path, site: Path) -> dict[str, str]:
-    """The copy as an editable install leaves it for imports and entry points; the environment that uses it."""
+def install(root: Path, site: Path) -> None:
+    """What an editable install of the copy leaves for imports and entry points (with its services/ on the path):
+    the distribution's metadata, its entry points those of the copy's pyproject.toml."""
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     metadata = site / f"{project['name']}-{project['version']}.dist-info"
-    metadata.mkdir(parents=True)
+    metadata.mkdir(parents=True, exist_ok=True)
     (metadata / "METADATA").write_text(
         f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
     )
     groups = {"console_scripts": project.get("scripts", {}), **project.get("entry-points", {})}
     (metadata / "entry_points.txt").write_text(
-        "".join(
-            f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in entries.items()) for group, entries in groups.items()
-        )
+        "".join(f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()) for group, eps in groups.items())
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONPATH"}
-    return env | {"PYTHONPATH": f"{site}{os.pathsep}{root / 'services'}"}
 
 
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Copy:
     base = tmp_path_factory.mktemp("seaway-new")
-    root = fresh_copy(base / "repo")
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "--no-gpg-sign", "-m", "before seaway new")
-    # `seaway new` runs from the copy's own sources (before the copy is installed, as a person's checkout).
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(root / "services")}
-    made = subprocess.run(
-        [sys.executable, "-m", "seaway_tools.cli", *COMMAND],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
-    status = git(root, "status", "--porcelain", "--untracked-files=all")
-    changed = {line[3:]: line[:2] for line in status.splitlines()}
-    return Copy(root, install(root, base / "site"), made.stdout, changed)
+    made = Copy(fresh_copy(base / "repo"), base / "site")
+    git(made.root, "init", "-q")
+    git(made.root, "add", "-A")
+    git(made.root, "commit", "-q", "--no-gpg-sign", "-m", "before seaway new")
+    install(made.root, made.site)
+    made.output = made.new(*COMMAND)
+    status = git(made.root, "status", "--porcelain", "--untracked-files=all")
+    made.changed = {line[3:]: line[:2] for line in status.splitlines()}
+    return made
 
 
 def test_only_the_new_service_and_generated_files_change(copy: Copy) -> None:
@@ -118,18 +134,7 @@ def test_only_the_new_service_and_generated_files_change(copy: Copy) -> None:
 
 
 def test_its_own_unit_and_integration_tests_pass(copy: Copy) -> None:
-    tests = [f"tests/unit/test_{NAME}.py", f"tests/integration/test_{NAME}.py"]
-    ran = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
-        cwd=copy.root,
-        env=copy.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
-    assert " passed" in ran.stdout and "skipped" not in ran.stdout
+    copy.own_tests(NAME)
 
 
 def test_seaway_up_serves_its_readyz_with_its_table_created(copy: Copy) -> None:
@@ -220,3 +225,17 @@ def test_cloudformation_gives_its_role_its_table_only(copy: Copy) -> None:
             assert actions == ["cloudwatch:PutMetricData"]
         else:
             assert all(action.startswith("dynamodb:") for action in actions)
+
+
+# Every kind of resource and option at once; a queue on another service's topic and one on its own.
+EVERY_KIND = [
+    *("restock", "--table", "levels", "--table", "audit", "--topic", "restocked", "--bucket", "reports"),
+    *("--queue", "restock-orders:order-events", "--queue", "restock-again:restocked"),
+    *("--calls", "catalog", "--calls", "orders", "--callers", "gateway", "--callers", "orders"),
+]
+
+
+def test_a_service_with_every_kind_of_resource_passes_its_own_tests(copy: Copy) -> None:
+    # A second service in the same copy: what the tests above check of inventory stays true.
+    copy.new(*EVERY_KIND)
+    copy.own_tests("restock")
