@@ -70,6 +70,15 @@ Resource = Table | Topic | Queue | Bucket
 
 
 @dataclass(frozen=True)
+class RestrictedPaths:
+    """Paths of a service that only some of its callers may use: on a cluster, the mesh denies them to the
+    other callers (an Istio DENY AuthorizationPolicy). ``callers`` must be among the service's callers."""
+
+    paths: tuple[str, ...]
+    callers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Service:
     """A deployable service: its WSGI app, local port, who it calls, who may call it, what AWS it uses.
 
@@ -83,6 +92,7 @@ class Service:
     - ``public``: reachable from outside the cluster through the ingress.
     - ``settings``: the service's own settings dataclass (``module:Class``), validated before any worker
       starts (see :mod:`seaway.config`).
+    - ``restricted_paths``: paths only some of the callers may use (:class:`RestrictedPaths`).
     - ``local_env``: extra environment for ``seaway up`` only (for example seeding demo data).
     """
 
@@ -96,8 +106,15 @@ class Service:
     resources: tuple[Resource, ...] = ()
     redis: bool = False
     public: bool = False
+    restricted_paths: tuple[RestrictedPaths, ...] = ()
     local_env: tuple[tuple[str, str], ...] = ()
     part_of: str = "storefront"
+
+    def __post_init__(self) -> None:
+        for restricted in self.restricted_paths:
+            strangers = set(restricted.callers) - set(self.callers)
+            if strangers:
+                raise ValueError(f"{self.name}: restricted_paths names {sorted(strangers)}, not among its callers")
 
 
 def table_definition(name: str, table: Table) -> dict:

@@ -22,3 +22,18 @@ def test_every_queue_subscribes_to_a_declared_topic():
     topics = {r.name for s in discover().values() for r in s.resources if isinstance(r, Topic)}
     queues = [r for s in discover().values() for r in s.resources if isinstance(r, Queue)]
     assert queues and all(queue.topic in topics for queue in queues)
+
+
+def test_restricted_paths_may_only_name_callers_of_the_service():
+    import pytest
+
+    from seaway.service import RestrictedPaths, Service
+
+    with pytest.raises(ValueError, match="not among its callers"):
+        Service(
+            name="x",
+            app="x:app",
+            port=1,
+            callers=("gateway",),
+            restricted_paths=(RestrictedPaths(paths=("/internal/*",), callers=("fulfillment",)),),
+        )

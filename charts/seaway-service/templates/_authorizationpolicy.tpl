@@ -64,11 +64,9 @@ spec:
   action: ALLOW
   rules:
     {{- include "seaway-service.authorizationRules" . | nindent 4 }}
-{{- $restricted := concat .Values.restrictedPaths (dig (include "seaway-service.name" .) list (.Values.global.restrictedPaths | default dict)) }}
-{{- with $restricted }}
+{{- with .Values.restrictedPaths }}
 ---
 # Paths only some of the callers may use (orders' /internal/* is fulfillment's alone): DENY wins over ALLOW.
-# The service's own restrictedPaths, and the application's for it (global.restrictedPaths.<name>).
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata:

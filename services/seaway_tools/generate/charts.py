@@ -73,6 +73,10 @@ def identity(service: Service) -> dict[str, Any]:
         },
         "redis": {"enabled": service.redis},
     }
+    if service.restricted_paths:
+        values["restrictedPaths"] = [
+            {"paths": list(r.paths), "callers": list(r.callers)} for r in service.restricted_paths
+        ]
     queues = [r.name for r in service.resources if isinstance(r, Queue)]
     if queues:
         # KEDA (when autoscaling.sqs.enabled) scales on the depth of the first queue the service consumes.

@@ -1,6 +1,6 @@
 """The orders service's declaration: orders in DynamoDB, order events to SNS."""
 
-from seaway.service import Service, Table, Topic
+from seaway.service import RestrictedPaths, Service, Table, Topic
 
 SERVICE = Service(
     name="orders",
@@ -10,6 +10,8 @@ SERVICE = Service(
     port=8082,
     calls=("catalog",),
     callers=("gateway", "fulfillment"),
+    # Only fulfillment may report an order fulfilled (the gateway never routes /internal, and may not call it).
+    restricted_paths=(RestrictedPaths(paths=("/internal/*",), callers=("fulfillment",)),),
     resources=(
         Table("orders", hash_key="id", indexes=(("by-customer", "customer_id", "created_at"),)),
         Topic("order-events"),
