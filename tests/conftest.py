@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import graphlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,7 +91,12 @@ def start_service():
 
 # --- the storefront: all four services wired to each other -------------------------------------------------
 
-STOREFRONT = ("catalog", "orders", "fulfillment", "gateway")
+# Every declared service of the application, each after the services it calls (so callers find them up).
+STOREFRONT = tuple(
+    graphlib.TopologicalSorter(
+        {name: set(service.calls) for name, service in discover().items() if service.part_of == "storefront"}
+    ).static_order()
+)
 # Consumers for tests: short long-polls (quick shutdown), failed messages visible again at once.
 FAST_CONSUMER = {"CONSUMER_WAIT_SECONDS": "1", "CONSUMER_RETRY_SECONDS": "0", "CONSUMER_STOP_SECONDS": "5"}
 # The shared gateway serves many tests from one address: a limit they never reach.

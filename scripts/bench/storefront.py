@@ -20,8 +20,9 @@ import uuid
 from pathlib import Path
 
 from bench import loadgen, procs
-from seaway import aws, resources, up
+from seaway import aws
 from seaway.service import discover
+from seaway_tools import resources, up
 from seaway_tools.up import Stack
 
 HOST = "127.0.0.1"
@@ -146,7 +147,8 @@ def _storefront(stack, env_of, ports, environments, workdir, seconds, log) -> di
     fulfillment = _drain(stack, env_of, ports, environments, workdir, log, startup)
     memory = {
         name: procs.gunicorn_memory(stack.processes[name].pid)
-        for name in ("gateway", "catalog", "orders", "fulfillment")
+        for name in stack.processes
+        if name in discover()
     }
     for entry in memory.values():
         entry.pop("each_worker")
