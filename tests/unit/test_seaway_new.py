@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 import seaway_tools
 from seaway_tools import cli, new
@@ -30,8 +31,14 @@ def repo(tmp_path: Path) -> Path:
 def declarations_copy(root: Path) -> Path:
     """What ``seaway new`` reads of a repository: pyproject.toml, the umbrella's values, and the declarations of
     the reference application only (so these tests hold in a repository that has more services)."""
-    for path in [PYPROJECT, REPO / "charts/storefront/values.yaml", *REPO.glob("services/*/__init__.py")]:
+    for path in [PYPROJECT, *REPO.glob("services/*/__init__.py")]:
         _copy(path, root)
+    # The umbrella's own values (without any service's block: only the reference services are declared here).
+    values = yaml.safe_load((REPO / "charts/storefront/values.yaml").read_text())
+    services = REPO / "services/storefront"
+    own = {key: value for key, value in values.items() if not (services / new.package_name(key)).is_dir()}
+    (root / "charts/storefront").mkdir(parents=True)
+    (root / "charts/storefront/values.yaml").write_text(yaml.safe_dump(own))
     for service in REFERENCE:
         _copy(REPO / "services/storefront" / service / "service.py", root)
         _copy(REPO / "services/storefront" / service / "__init__.py", root)
