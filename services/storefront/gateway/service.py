@@ -10,5 +10,6 @@ SERVICE = Service(
     port=8080,
     calls=("catalog", "orders"),
     callers=("ingress",),
+    redis=True,  # the rate limit's buckets, shared by every worker and pod
     public=True,
 )
