@@ -89,6 +89,7 @@ class Service:
       ``"ingress"`` stands for the public entry (the mesh's ingress gateway).
     - ``resources``: AWS resources; each arrives as an environment variable (see :func:`resource_env`).
     - ``redis``: uses Redis when ``REDIS_URL`` is set.
+    - ``caches``: the caches it keeps and counts with ``seaway.metrics.cache_lookup`` (a dashboard panel each).
     - ``public``: reachable from outside the cluster through the ingress.
     - ``settings``: the service's own settings dataclass (``module:Class``), validated before any worker
       starts (see :mod:`seaway.config`).
@@ -105,6 +106,7 @@ class Service:
     callers: tuple[str, ...] = ()
     resources: tuple[Resource, ...] = ()
     redis: bool = False
+    caches: tuple[str, ...] = ()
     public: bool = False
     restricted_paths: tuple[RestrictedPaths, ...] = ()
     local_env: tuple[tuple[str, str], ...] = ()

@@ -1,7 +1,7 @@
 """The dashboards and alerts of k8s/observability, from the declarations and one description of the objectives.
 
 - ``grafana/<service>.json``: a dashboard per declared service (rate, errors, latency, saturation, error-budget
-  burn, and panels for what the service declares: calls to other services, a Redis cache, a topic it
+  burn, and panels for what the service declares: calls to other services, its caches, a topic it
   publishes to, a queue it consumes), and ``grafana/<part_of>.json`` for the whole application;
 - ``prometheusrule.yaml``: SLO recording rules and burn-rate alerts for the services that serve HTTP;
 - ``cloudwatch.yaml``: written by hand (CloudFormation's intrinsics) but for its generated region, the
@@ -301,16 +301,18 @@ def extra_panels(service: Service) -> list[tuple[str, list[tuple[str, str]], str
                 "short",
             ),
         ]
-    if service.redis:
+    if service.caches:
         panels.append(
             (
                 "Cache hit ratio",
                 [
                     (
-                        'sum(rate(seaway_cache_requests_total{job=~"$job",result="hit"}[$__rate_interval]))'
-                        ' / sum(rate(seaway_cache_requests_total{job=~"$job"}[$__rate_interval]))',
-                        "hits",
+                        f'sum(rate(seaway_cache_requests_total{{job=~"$job",cache="{cache}",result="hit"}}'
+                        "[$__rate_interval]))"
+                        f' / sum(rate(seaway_cache_requests_total{{job=~"$job",cache="{cache}"}}[$__rate_interval]))',
+                        cache,
                     )
+                    for cache in service.caches
                 ],
                 "percentunit",
             )

@@ -11,5 +11,6 @@ SERVICE = Service(
     callers=("gateway", "orders"),
     resources=(Table("products", hash_key="id"),),
     redis=True,
+    caches=("product",),  # storefront.catalog.cache: Redis when REDIS_URL is set, else in process
     local_env=(("SEED_PRODUCTS", "true"),),
 )
