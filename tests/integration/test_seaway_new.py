@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +31,7 @@ import boto3
 import pytest
 import yaml
 
-from seaway_tools import generate
+from seaway_tools import generate, new
 from tests.charts.conftest import find_helm, run_helm
 from tests.fidelity.test_skaffold_helm import fresh_copy
 from tests.integration.test_seaway_up import free_offset
@@ -39,6 +40,12 @@ from tests.processes import answers, free_port, wait_for
 
 NAME, TABLE, CALLEE, CALLER = "inventory", "stock", "catalog", "gateway"
 COMMAND = [NAME, "--table", TABLE, "--calls", CALLEE, "--callers", CALLER]
+# Every kind of resource and option at once; a queue on another service's topic and one on its own.
+EVERY_KIND = [
+    *("restock", "--table", "levels", "--table", "audit", "--topic", "restocked", "--bucket", "reports"),
+    *("--queue", "restock-orders:order-events", "--queue", "restock-again:restocked"),
+    *("--calls", "catalog", "--calls", "orders", "--callers", "gateway", "--callers", "orders"),
+]
 NEW_FILES = {
     *(f"services/storefront/{NAME}/{f}" for f in ("__init__.py", "app.py", "openapi.yaml", "routes.py")),
     *(f"services/storefront/{NAME}/{f}" for f in ("service.py", "settings.py", "store.py")),
@@ -110,10 +117,23 @@ def install(root: Path, site: Path) -> None:
     )
 
 
+def without(root: Path, name: str) -> None:
+    """The repository as it was before ``seaway new name``, should it have been run here for real."""
+    package = new.package_name(name)
+    folder = root / "services" / "storefront" / package
+    if folder.exists():
+        shutil.rmtree(folder)
+        for test in (root / "tests/unit" / f"test_{package}.py", root / "tests/integration" / f"test_{package}.py"):
+            test.unlink(missing_ok=True)
+        generate.write_all(root)
+
+
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Copy:
     base = tmp_path_factory.mktemp("seaway-new")
     made = Copy(fresh_copy(base / "repo"), base / "site")
+    for name in (NAME, EVERY_KIND[0]):
+        without(made.root, name)
     git(made.root, "init", "-q")
     git(made.root, "add", "-A")
     git(made.root, "commit", "-q", "--no-gpg-sign", "-m", "before seaway new")
@@ -225,14 +245,6 @@ def test_cloudformation_gives_its_role_its_table_only(copy: Copy) -> None:
             assert actions == ["cloudwatch:PutMetricData"]
         else:
             assert all(action.startswith("dynamodb:") for action in actions)
-
-
-# Every kind of resource and option at once; a queue on another service's topic and one on its own.
-EVERY_KIND = [
-    *("restock", "--table", "levels", "--table", "audit", "--topic", "restocked", "--bucket", "reports"),
-    *("--queue", "restock-orders:order-events", "--queue", "restock-again:restocked"),
-    *("--calls", "catalog", "--calls", "orders", "--callers", "gateway", "--callers", "orders"),
-]
 
 
 def test_a_service_with_every_kind_of_resource_passes_its_own_tests(copy: Copy) -> None:
