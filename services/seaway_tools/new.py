@@ -117,7 +117,10 @@ def package_name(name: str) -> str:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``seaway new`` (cli.py adds the subcommand)."""
-    parser.description = __doc__.split("\n\n")[0].strip('"` ')
+    parser.description = (
+        "Start a service: its package under services/<app>/, its unit and integration tests, then every file "
+        "generated from its declaration. Nothing is written when an argument is refused (exit status 2)."
+    )
     parser.add_argument("name", help=f"the service's name: a DNS label of at most {NAME_MAX} characters")
     parser.add_argument("--app", help="the application package under services/ (default: the only one)")
     parser.add_argument("--description", help="one line saying what it does (default: from its resources)")
@@ -131,16 +134,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SERVICE",
         help="a service allowed to call it, or ingress for the public entry (repeatable)",
     )
-    parser.add_argument("--table", action="append", default=[], metavar="NAME", help="a DynamoDB table it keeps")
-    parser.add_argument("--topic", action="append", default=[], metavar="NAME", help="an SNS topic it publishes to")
+    parser.add_argument(
+        "--table", action="append", default=[], metavar="NAME", help="a DynamoDB table it keeps (repeatable)"
+    )
+    parser.add_argument(
+        "--topic", action="append", default=[], metavar="NAME", help="an SNS topic it publishes to (repeatable)"
+    )
     parser.add_argument(
         "--queue",
         action="append",
         default=[],
         metavar="NAME:TOPIC",
-        help="an SQS queue it consumes, subscribed to TOPIC (declared by any service, or by --topic)",
+        help="an SQS queue it consumes, subscribed to TOPIC (any service's, or its own --topic; repeatable)",
     )
-    parser.add_argument("--bucket", action="append", default=[], metavar="NAME", help="an S3 bucket it writes to")
+    parser.add_argument(
+        "--bucket", action="append", default=[], metavar="NAME", help="an S3 bucket it writes to (repeatable)"
+    )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: here)")
 
 
