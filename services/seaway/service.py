@@ -11,6 +11,7 @@ and each naming rule is written once, here.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
@@ -197,6 +198,20 @@ def physical_name(
 def dead_letter_name(service: Service, queue: Queue) -> str:
     """The physical name of a queue's dead-letter queue: ``storefront-fulfillment-dlq``."""
     return f"{physical_name(service, queue)}-dlq"
+
+
+def package_name(service_name: str) -> str:
+    """The Python package of a service: its name with ``-`` as ``_`` (``order-history`` -> ``order_history``)."""
+    return service_name.replace("-", "_")
+
+
+def callers_of(name: str, services: Mapping[str, Service]) -> tuple[str, ...]:
+    """Who may call ``name``: the callers its declaration names, and every service whose declaration says it
+    calls ``name``. A call is declared once, by the caller: a new service that calls catalog needs no edit of
+    catalog's declaration to be let through its NetworkPolicy and AuthorizationPolicy."""
+    declared = services[name].callers
+    implied = sorted(other.name for other in services.values() if name in other.calls and other.name not in declared)
+    return (*declared, *implied)
 
 
 def url_env(service_name: str) -> str:

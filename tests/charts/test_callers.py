@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seaway.service import discover
+from seaway.service import callers_of, discover
 from tests.charts.conftest import NAMESPACE, SERVICES
 
 MESH_CELLS = ("sidecar-monitoring", "ambient-monitoring-keda", "eks", "kind-ambient")
@@ -14,7 +14,7 @@ SCRAPER_NAMESPACES = {"monitoring", "opentelemetry"}
 
 
 def declared_callers(service: str) -> set[str]:
-    return set(discover()[service].callers)
+    return set(callers_of(service, discover()))
 
 
 def find(objects: list[dict], kind: str, name: str) -> dict:

@@ -30,7 +30,7 @@ def test_every_declared_service_is_in_the_umbrella() -> None:
 @pytest.mark.parametrize("service", SERVICES)
 def test_umbrella_values_are_what_the_generator_computes_from_the_declaration(service: str) -> None:
     declared = discover()[service]
-    assert values(service) == charts.identity(declared)
+    assert values(service) == charts.identity(declared, discover())
     assert values(service)["name"] == declared.name
     assert umbrella_values()["global"]["partOf"] == declared.part_of
 

@@ -163,10 +163,10 @@ def cloudwatch_default(parameter: str) -> list[str]:
 
 
 def test_http_objectives_and_queue_alarms_follow_the_declarations():
-    from seaway.service import Queue, dead_letter_name, physical_name
+    from seaway.service import Queue, callers_of, dead_letter_name, physical_name
 
     declared = discover()
-    serving = sorted(name for name, service in declared.items() if service.callers or service.public)
+    serving = sorted(name for name, service in declared.items() if callers_of(name, declared) or service.public)
     assert "fulfillment" not in serving and {"gateway", "catalog", "orders"} <= set(serving)
     queues = [
         (physical_name(s, r), dead_letter_name(s, r))

@@ -27,6 +27,7 @@ from seaway.service import (
     REGION,
     Queue,
     Service,
+    callers_of,
     cluster_url,
     physical_name,
     resource_env,
@@ -42,22 +43,24 @@ SERVICE_SCHEMA = "charts/seaway-service/values.schema.json"
 TARGETS = ("kind", "eks")
 
 
-def component(service: Service) -> str:
+def component(service: Service, callers: tuple[str, ...]) -> str:
     """``app.kubernetes.io/component``: the public edge, a worker (called by no one, consumes a queue), or an API."""
     if service.public:
         return "edge"
-    if not service.callers and any(isinstance(r, Queue) for r in service.resources):
+    if not callers and any(isinstance(r, Queue) for r in service.resources):
         return "worker"
     return "api"
 
 
-def identity(service: Service) -> dict[str, Any]:
-    """A service's values in the umbrella: what its declaration says, named by seaway.service."""
+def identity(service: Service, services: Mapping[str, Service]) -> dict[str, Any]:
+    """A service's values in the umbrella: what its declaration says, named by seaway.service; its callers are
+    the ones it names and every service that declares it calls this one (seaway.service.callers_of)."""
+    callers = callers_of(service.name, services)
     values: dict[str, Any] = {
         "enabled": True,
         "name": service.name,
-        "component": component(service),
-        "callers": list(service.callers),
+        "component": component(service, callers),
+        "callers": list(callers),
         "calls": [{"name": peer, "env": url_env(peer), "url": cluster_url(peer)} for peer in service.calls],
         "aws": {
             "resources": [
@@ -108,7 +111,8 @@ def _chart(root: Path, services: Mapping[str, Declared]) -> str:
 
 
 def _values(root: Path, services: Mapping[str, Declared]) -> str:
-    blocks = {name: identity(declared.service) for name, declared in services.items()}
+    declared = {name: entry.service for name, entry in services.items()}
+    blocks = {name: identity(service, declared) for name, service in declared.items()}
     return regions.replace(root / UMBRELLA / "values.yaml", _yaml(blocks))
 
 
@@ -135,6 +139,7 @@ def _standalone(root: Path, services: Mapping[str, Declared]) -> dict[Path, str]
 
     umbrella = yaml.safe_load((root / UMBRELLA / "values.yaml").read_text())
     files: dict[Path, str] = {}
+    every = {name: entry.service for name, entry in services.items()}
     for name, declared in services.items():
         alone = UMBRELLA / "services" / f"{name}.yaml"
         usage = (
@@ -142,7 +147,7 @@ def _standalone(root: Path, services: Mapping[str, Declared]) -> dict[Path, str]
             f"#   helm upgrade --install {name} charts/{LIBRARY} -n <namespace> -f {alone}"
             f" [-f {UMBRELLA}/services/{name}.<target>.yaml]\n"
         )
-        values = {**identity(declared.service), "global": umbrella.get("global", {})}
+        values = {**identity(declared.service, every), "global": umbrella.get("global", {})}
         files[alone] = usage + _yaml(values)
         for target in TARGETS:
             source = root / UMBRELLA / f"values-{target}.yaml"

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from seaway.service import Service
+from seaway.service import Service, package_name
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def declarations(root: Path) -> dict[str, Declared]:
                 continue
             if not isinstance(service, Service):
                 raise TypeError(f"{path}: SERVICE must be a seaway.service.Service")
-            if service.name != path.parent.name:
+            if package_name(service.name) != path.parent.name:
                 raise ValueError(f"{path}: SERVICE is named {service.name!r}, its package {path.parent.name!r}")
             if service.name in found:
                 raise ValueError(f"{path}: {service.name!r} is declared twice")

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from seaway.service import Queue, Service, Topic, dead_letter_name, physical_name
+from seaway.service import Queue, Service, Topic, callers_of, dead_letter_name, physical_name
 from seaway_tools.generate import regions
 from seaway_tools.generate.declarations import Declared
 
@@ -44,7 +44,7 @@ FOLDER = Path("k8s/observability")
 
 def http_services(services: Mapping[str, Service]) -> tuple[str, ...]:
     """The services something calls over HTTP: the ones with objectives."""
-    return tuple(name for name, service in services.items() if service.callers or service.public)
+    return tuple(name for name, service in services.items() if callers_of(name, services) or service.public)
 
 
 def queues(services: Mapping[str, Service]) -> tuple[tuple[str, str], ...]:
