@@ -201,7 +201,7 @@ def test_every_service_has_an_image_repository_the_eks_values_use(committed):
     for name in discover():
         repository = committed["Resources"][cloudformation.logical_id(name, "repository")]["Properties"]
         assert repository["RepositoryName"] == f"seaway/{name}"
-        assert values[name]["image"]["repository"].endswith(f".amazonaws.com/seaway/{name}")
+        assert values["global"]["imageRegistry"].endswith(".amazonaws.com")  # + /seaway/<name>: the chart
 
 
 def test_topics_are_encrypted_with_a_rotated_customer_managed_key_sns_may_use_for_that_topic(committed):

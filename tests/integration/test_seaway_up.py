@@ -139,7 +139,7 @@ def test_up_reports_a_service_that_fails_to_start_and_stops_the_rest():
 
 
 def test_up_names_an_unknown_service():
-    runner = start_up("inventory")
+    runner = start_up("no-such-service")
     _, stderr = runner.communicate(timeout=30)
     assert runner.returncode == 2
-    assert stderr.startswith("seaway: unknown service inventory (declared: catalog")
+    assert stderr.startswith("seaway: unknown service no-such-service (declared: catalog")

@@ -6,20 +6,23 @@ import re
 
 import pytest
 
-from seaway.service import discover, load_object
+from seaway.service import discover, load_object, resource_env, resource_value, url_env
 
 # The kit's own routes (and its opt-in fault injection), documented by the kit, not by each service.
 KIT_PATHS = {"/livez", "/readyz", "/metrics", "/openapi.json", "/chaos"}
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
-# What each app needs to build without any AWS call or background work.
+# What each app needs to build without any AWS call or background work: every declared resource and peer (as the
+# charts give them), no consumers, no seeding.
 ENV = {
-    "CATALOG_URL": "http://catalog.invalid",
-    "ORDERS_URL": "http://orders.invalid",
-    "ORDER_EVENTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:storefront-order-events",
-    "FULFILLMENT_QUEUE_URL": "http://sqs.invalid/123456789012/storefront-fulfillment",
-    "RECEIPTS_BUCKET": "storefront-receipts-123456789012-us-east-1",
-    "PROCESSED_EVENTS_TABLE": "storefront-processed-events",
+    **{
+        resource_env(resource): resource_value(
+            service, resource, account="123456789012", region="us-east-1", endpoint="http://sqs.invalid"
+        )
+        for service in discover().values()
+        for resource in service.resources
+    },
+    **{url_env(name): f"http://{name}.invalid" for name in discover()},
     "CONSUME_EVENTS": "false",
     "SEED_PRODUCTS": "false",
     "AWS_REGION": "us-east-1",

@@ -46,7 +46,7 @@ CHAOS_ENABLED: "true"
 {{ .env }}: {{ include "seaway-service.deployed" (dict "ctx" $ "text" .value) | quote }}
 {{- end }}
 {{- if .Values.redis.enabled }}
-REDIS_URL: {{ required "redis.url is required when redis.enabled" .Values.redis.url | quote }}
+REDIS_URL: {{ required "redis.url or global.redis.url is required when redis.enabled" (.Values.redis.url | default .Values.global.redis.url) | quote }}
 {{- end }}
 {{- range $k, $v := .Values.env }}
 {{ $k }}: {{ $v | quote }}

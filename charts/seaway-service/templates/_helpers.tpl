@@ -27,9 +27,12 @@ cluster.local/ns/<namespace>/sa/<name>, so one storefront runs per namespace.
 {{- regexReplaceAll "[^-A-Za-z0-9_.]" $tag "-" | trunc 63 | trimAll "-_." -}}
 {{- end -}}
 
-{{/* The image: image.repository (default seaway/<name>) with the tag, or @digest for a bare sha256:... */}}
+{{/* The image: image.repository (default [<global.imageRegistry>/]seaway/<name>) with the tag, or @digest for a
+bare sha256:... */}}
 {{- define "seaway-service.image" -}}
-{{- $repository := default (printf "seaway/%s" (include "seaway-service.name" .)) .Values.image.repository -}}
+{{- $registry := .Values.global.imageRegistry | default "" | trimSuffix "/" -}}
+{{- $default := printf "seaway/%s" (include "seaway-service.name" .) -}}
+{{- $repository := default (ternary (printf "%s/%s" $registry $default) $default (ne $registry "")) .Values.image.repository -}}
 {{- $tag := include "seaway-service.imageTag" . -}}
 {{- if hasPrefix "sha256:" $tag -}}
 {{- printf "%s@%s" $repository $tag -}}

@@ -63,10 +63,11 @@ def render(root: Path, services: Mapping[str, Declared]) -> dict[Path, str]:
         for i, name in enumerate(n for n, d in services.items() if d.service.public)
     )
     syncs = "".join(_sync(index, declared) for index, declared in enumerate(services.values()))
-    redis = "".join(
-        f"      - {{op: add, path: {SET}/{name}.redis.url, value: {REDIS_URL}}}\n"
-        for name, declared in services.items()
-        if declared.service.redis
+    # One Redis for every service that declares it uses Redis (the chart's global.redis.url).
+    redis = (
+        f"      - {{op: add, path: {SET}/global.redis.url, value: {REDIS_URL}}}\n"
+        if any(declared.service.redis for declared in services.values())
+        else ""
     )
     text = f"""# {HEADER}.
 # Build and deploy the storefront. Needs skaffold >= 2.19 (Helm 4 support); `make dev` and `make deploy` run it.
