@@ -1,10 +1,11 @@
 """The edge in the shipped values: the gateway's rate limit in Redis on kind and on EKS (ElastiCache over TLS),
-so it holds across its workers and pods."""
+so it holds across its workers and pods; each sidecar cuts slow request headers and idle streams."""
 
 from __future__ import annotations
 
 import pytest
 
+from seaway.config import KitSettings
 from tests.charts.conftest import MESH_AMBIENT, MESH_SIDECAR
 from tests.manifests import documents
 
@@ -20,11 +21,15 @@ def test_the_gateway_keeps_its_rate_limit_in_redis_in_the_shipped_values(rendere
     assert data["REDIS_URL"] == config_map(rendered[cell], "catalog")["data"]["REDIS_URL"]
 
 
-ENVOY_TIMEOUTS = ("mesh.envoyTimeouts.enabled=true",)
+@pytest.mark.parametrize("cell", ["kind", "eks", "sidecar"])
+def test_every_sidecar_cuts_slow_request_headers_and_idle_streams(rendered, cell):
+    filters = {o["metadata"]["name"]: o for o in rendered[cell] if o["kind"] == "EnvoyFilter"}
+    deployments = {o["metadata"]["name"] for o in rendered[cell] if o["kind"] == "Deployment"}
+    assert set(filters) == {f"{name}-timeouts" for name in deployments}
 
 
 def test_the_inbound_sidecar_cuts_slow_request_headers_and_idle_streams(template):
-    result = template("gateway", sets=(*MESH_SIDECAR, *ENVOY_TIMEOUTS))
+    result = template("gateway", sets=MESH_SIDECAR)
     assert result.returncode == 0, result.stderr
     (envoy_filter,) = [o for o in documents(result.stdout) if o["kind"] == "EnvoyFilter"]
 
@@ -36,9 +41,11 @@ def test_the_inbound_sidecar_cuts_slow_request_headers_and_idle_streams(template
     config = patch["patch"]["value"]["typed_config"]
     assert config["@type"].endswith("http_connection_manager.v3.HttpConnectionManager")
     assert config["request_headers_timeout"] == "10s" and config["stream_idle_timeout"] == "60s"
+    # The same deadline as the app's own, for `seaway up` where no proxy stands in front.
+    assert KitSettings.__dataclass_fields__["header_timeout_seconds"].default == 10
 
 
 def test_ambient_mode_renders_no_envoy_filter_which_waypoints_do_not_support(template):
-    result = template("gateway", sets=(*MESH_AMBIENT, *ENVOY_TIMEOUTS))
+    result = template("gateway", sets=MESH_AMBIENT)
     assert result.returncode == 0, result.stderr
     assert not [o for o in documents(result.stdout) if o["kind"] == "EnvoyFilter"]

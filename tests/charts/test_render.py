@@ -48,6 +48,7 @@ def test_matrix_covers_every_kind(rendered: dict[str, list[dict]]) -> None:
         "Ingress",
         "ScaledObject",
         "TriggerAuthentication",
+        "EnvoyFilter",
     }
     assert expected <= kinds, f"never rendered: {sorted(expected - kinds)}"
 

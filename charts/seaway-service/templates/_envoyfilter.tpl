@@ -4,8 +4,7 @@ requestHeadersTimeout, and a request with no bytes moving either way for streamI
 on its inbound listeners), on the HTTP connection manager of the inbound listener (an EnvoyFilter: Istio has no
 other API for these two). The app's own deadline (HEADER_TIMEOUT_SECONDS) covers what reaches it without a proxy.
 Ambient mode renders nothing: EnvoyFilter is not supported on waypoints, and a waypoint forwards a request to
-the app only once its headers are complete. Off by default until the EnvoyFilter CRD schema is vendored in
-tests/schemas, which the chart tests validate every rendered object against.
+the app only once its headers are complete.
 */}}
 {{- define "seaway-service.envoyfilter" -}}
 {{- $t := .Values.mesh.envoyTimeouts -}}
