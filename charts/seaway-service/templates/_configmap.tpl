@@ -29,6 +29,10 @@ OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- end }}
 OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf"
 OTEL_PROPAGATORS: {{ $g.otel.propagators | quote }}
+OTEL_TRACES_SAMPLER: {{ $g.otel.sampler | quote }}
+{{- with $g.otel.samplerArg }}
+OTEL_TRACES_SAMPLER_ARG: {{ . | quote }}
+{{- end }}
 OTEL_RESOURCE_ATTRIBUTES: {{ printf "service.namespace=%s,service.version=%s,deployment.environment.name=%s" $g.partOf (include "seaway-service.version" .) $g.environment | quote }}
 SEAWAY_CLOUDWATCH: {{ $g.cloudwatch | quote }}
 {{- if $g.mesh.enabled }}
