@@ -3,8 +3,10 @@
 Run as ``PYTHONPATH=scripts .venv/bin/python -m bench [--only SECTION,...] [--out FILE]``. Sections:
 
 - ``overhead``: one trivial endpoint, bare Flask against Flask with the whole kit (metrics, tracing with
-  an OTLP/HTTP exporter to a local sink, JSON access logs, CloudWatch EMF), both under the same gunicorn
-  settings, runs alternated; throughput, latency, CPU per request, worker memory, and the ratio.
+  an OTLP/HTTP exporter to a local sink, JSON access logs, CloudWatch EMF), the kit with the settings the
+  chart gives a service on EKS, and a peer assembled by hand from prometheus-flask-exporter,
+  opentelemetry-instrumentation-flask and python-json-logger, all under the same gunicorn settings, runs
+  alternated; throughput, latency, CPU per request, worker memory, and the ratios to bare Flask.
 - ``storefront``: the four services started as ``seaway up`` starts them (moto server, resources from
   the declarations, gunicorn with the kit's configuration), then: start-up time of each, the read path
   (gateway -> catalog, cache warm) and the order path (gateway -> orders -> catalog, SNS) at saturation

@@ -45,7 +45,7 @@ def table(results: dict) -> str:
                 o[name]["worker_pss_mib"],
                 o[name]["failed"],
             ]
-            for name in ("bare", "kit", "kit_sampled")
+            for name in ("bare", "kit", "kit_sampled", "peer")
             if name in o
         ]
         lines += _rows(
@@ -53,11 +53,19 @@ def table(results: dict) -> str:
             ["variant", "req/s", "p50 ms", "p99 ms", "CPU us/req", "RSS MiB/wkr", "PSS MiB/wkr", "failed"],
             rows,
         )
+        lines.append(f"  ratio kit/bare: {o['ratio_rps']} in req/s, {o['ratio_cpu']} in CPU per request")
+        if "ratio_rps_sampled" in o:
+            settings = ", ".join(f"{k}={v}" for k, v in o["kit_sampled_settings"].items())
+            lines.append(f"  ratio kit_sampled/bare: {o['ratio_rps_sampled']} in req/s (EKS settings: {settings})")
+        if "ratio_rps_peer" in o:
+            lines.append(
+                f"  ratio peer/bare: {o['ratio_rps_peer']} in req/s, {o['ratio_cpu_peer']} in CPU per request;"
+                f" kit/peer: {o['ratio_rps_kit_to_peer']} in req/s"
+            )
+        spans = ", ".join(f"{name} {o[name]['spans_exported']}" for name in ("kit", "kit_sampled", "peer") if name in o)
         lines.append(
-            f"  ratio kit/bare: {o['ratio_rps']} in req/s, {o['ratio_cpu']} in CPU per request;"
-            f" kit with 10 % of traces sampled: {o['ratio_rps_sampled']} in req/s"
+            f"  spans received by the OTLP/HTTP sink: {o['spans_exported']} in {o['span_exports']} exports ({spans})"
         )
-        lines.append(f"  spans received by the OTLP/HTTP sink: {o['spans_exported']} in {o['span_exports']} exports")
     if "startup_seconds" in results:
         s = results["startup_seconds"]
         lines += _rows(f"Start to ready {cores}", ["service", "seconds"], [[k, v] for k, v in s.items()])

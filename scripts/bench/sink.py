@@ -1,5 +1,6 @@
 """A stand-in OTLP/HTTP collector: accepts trace exports and counts the spans, so the kit's exporter does
-its real work (serialise, POST, wait for the answer) during the overhead runs."""
+its real work (serialise, POST, wait for the answer) during the overhead runs. Spans are counted per
+``service.name`` too, so each variant's exports can be told apart."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ class TraceSink:
     def __init__(self) -> None:
         self.spans = 0
         self.exports = 0
+        self.spans_by_service: dict[str, int] = {}
         self._lock = threading.Lock()
         sink = self
 
@@ -20,9 +22,14 @@ class TraceSink:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 export = ExportTraceServiceRequest.FromString(body)
-                count = sum(len(s.spans) for r in export.resource_spans for s in r.scope_spans)
                 with sink._lock:
-                    sink.spans += count
+                    for resource in export.resource_spans:
+                        count = sum(len(s.spans) for s in resource.scope_spans)
+                        name = next(
+                            (a.value.string_value for a in resource.resource.attributes if a.key == "service.name"), ""
+                        )
+                        sink.spans += count
+                        sink.spans_by_service[name] = sink.spans_by_service.get(name, 0) + count
                     sink.exports += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
