@@ -126,3 +126,29 @@ def test_sigterm_while_a_message_is_handled_loses_nothing(private_moto, start_se
     assert dead_letters(private_moto, queue) == []
     processed = [line for line in replacement.output().splitlines() if "event processed" in line]
     assert len(processed) == 1 and f"order-placed-{order_id}" in processed[0]
+
+
+def test_the_first_readiness_check_finds_its_aws_clients_built(moto, monkeypatch):
+    # Building a client loads its service's model; with a queue to drain, the consumer (started by create_app)
+    # would compete with that for the GIL and the AWS endpoint, and readiness came seconds late.
+    import boto3
+
+    from seaway import aws
+    from storefront.fulfillment.app import create_app
+
+    envs, _ = storefront_env(moto, names=("fulfillment",))
+    for key, value in (moto.aws_env() | envs["fulfillment"] | {"CONSUME_EVENTS": "false"}).items():
+        monkeypatch.setenv(key, value)
+    aws._client.cache_clear()
+    app = create_app()
+    built: list[str] = []
+    client = boto3.session.Session.client
+    monkeypatch.setattr(
+        boto3.session.Session, "client", lambda self, name, **kw: built.append(name) or client(self, name, **kw)
+    )
+
+    answer = app.test_client().get("/readyz")
+
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["checks"] == {"queue": "ok", "bucket": "ok", "dynamodb": "ok"}
+    assert built == []
