@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from seaway_tools import generate
 from seaway_tools.cli import main as seaway
@@ -61,9 +62,11 @@ def test_a_declaration_changed_without_make_generate_is_caught_and_make_generate
 
     assert generate.write_all(copy) == outdated
     assert generate.stale(copy) == []
-    values = (copy / "charts/storefront/values.yaml").read_text()
-    assert "callers: [gateway, orders, fulfillment]" in values
-    assert "env: REVIEWS_TABLE, physicalName: storefront-reviews" in values
+    catalog = yaml.safe_load((copy / "charts/storefront/values.yaml").read_text())["catalog"]
+    assert catalog["callers"][:3] == ["gateway", "orders", "fulfillment"]  # then any service that calls catalog
+    assert {"env": "REVIEWS_TABLE", "physicalName": "storefront-reviews"}.items() <= catalog["aws"]["resources"][
+        1
+    ].items()
 
 
 def test_a_new_service_is_added_everywhere_and_a_removed_one_everywhere_removed(copy: Path) -> None:
