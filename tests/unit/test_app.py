@@ -104,3 +104,28 @@ def test_json_log_lines_carry_extra_fields_and_errors():
 
         record.exc_info = sys.exc_info()
     assert "ValueError: bad" in json.loads(formatter.format(record))["error"]
+
+
+def test_a_process_makes_its_aws_clients_from_one_session(monkeypatch):
+    import boto3
+
+    from seaway import aws
+
+    made = []
+    original = boto3.session.Session
+
+    class CountingSession(original):
+        def __init__(self, *args, **kwargs):
+            made.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(boto3.session, "Session", CountingSession)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # a key of its own in the caches
+    aws._session.cache_clear()
+    try:
+        clients = [aws.client("sqs"), aws.client("s3"), aws.client("dynamodb", probe=True)]
+        assert len({id(c) for c in clients}) == 3
+        assert len(made) == 1
+    finally:
+        aws._session.cache_clear()
+        aws._client.cache_clear()
