@@ -13,6 +13,9 @@ from seaway.service import discover, url_env
 from seaway_tools import resources
 from tests.processes import MotoServer, OtlpReceiver, RedisServer, Service, free_port
 
+# The charts built and rendered once a session, for the chart tests and every other test that reads them.
+pytest_plugins = ("tests.charts.rendering",)
+
 
 def _running_moto() -> Iterator[MotoServer]:
     server = MotoServer().start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seaway.service import callers_of, discover
-from tests.charts.conftest import NAMESPACE, SERVICES
+from tests.charts.rendering import NAMESPACE, SERVICES
 
 MESH_CELLS = ("sidecar-monitoring", "ambient-monitoring-keda", "eks", "kind-ambient")
 INGRESS_NAMESPACES = {"istio-ingress", "istio-system"}

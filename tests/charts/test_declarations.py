@@ -10,7 +10,7 @@ import yaml
 
 from seaway.service import discover, physical_name, resource_env, resource_value, sqs_endpoint, url_env
 from seaway_tools.generate import charts
-from tests.charts.conftest import CHARTS, LIBRARY, SERVICES, UMBRELLA, alone_values
+from tests.charts.rendering import CHARTS, LIBRARY, SERVICES, UMBRELLA, alone_values
 
 
 def umbrella_values() -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from seaway.config import KitSettings
-from tests.charts.conftest import MESH_AMBIENT, MESH_SIDECAR
+from tests.charts.rendering import MESH_AMBIENT, MESH_SIDECAR
 from tests.manifests import documents
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.charts.conftest import LIBRARY, SERVICES, UMBRELLA, alone_values, run_helm
+from tests.charts.rendering import LIBRARY, SERVICES, UMBRELLA, alone_values, run_helm
 
 
 def test_helm_lint_strict_umbrella(helm: str, built_charts: Path) -> None:

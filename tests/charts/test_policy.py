@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.charts.conftest import CELLS, SERVICES, UMBRELLA, pod_specs
+from tests.charts.rendering import CELLS, SERVICES, UMBRELLA, pod_specs
 from tests.manifests import documents
 
 STANDARD_LABELS = (

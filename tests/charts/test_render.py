@@ -5,7 +5,7 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from tests.charts.conftest import CELLS, KUBE_VERSIONS, SERVICES, documents
+from tests.charts.rendering import CELLS, KUBE_VERSIONS, SERVICES, documents
 from tests.manifests import custom_resource_errors, kubernetes_errors
 
 

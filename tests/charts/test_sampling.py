@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.charts.conftest import SERVICES, alone_values, documents
+from tests.charts.rendering import SERVICES, alone_values, documents
 
 EKS_SAMPLING = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
 

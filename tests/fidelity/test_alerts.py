@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.charts.conftest import CELLS, SERVICES, built_charts, helm, rendered, template  # noqa: F401
+from tests.charts.rendering import CELLS, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_TESTS = Path(__file__).resolve().parent / "rules"
@@ -82,7 +82,7 @@ def rule_test_files() -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def unit_test_folder(rendered, tmp_path_factory) -> Path:  # noqa: F811
+def unit_test_folder(rendered, tmp_path_factory) -> Path:
     """The rule files the unit tests name, beside copies of the unit tests."""
     folder = tmp_path_factory.mktemp("promtool")
     write_rule_file(folder / "observability.rules.yaml", without_annotations(observability_groups()))
@@ -108,7 +108,7 @@ def test_promtool_checks_the_observability_rule(promtool, tmp_path):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_promtool_checks_every_rendered_prometheus_rule(promtool, rendered, cell, tmp_path):  # noqa: F811
+def test_promtool_checks_every_rendered_prometheus_rule(promtool, rendered, cell, tmp_path):
     rules = prometheus_rules(rendered[cell])
     for name, groups in rules.items():
         path = write_rule_file(tmp_path / f"{name}.rules.yaml", groups)
@@ -127,7 +127,7 @@ def alerts_with_cases() -> tuple[set[str], set[str]]:
     return firing, quiet
 
 
-def test_every_alert_shipped_has_a_firing_and_a_quiet_promtool_test(rendered):  # noqa: F811
+def test_every_alert_shipped_has_a_firing_and_a_quiet_promtool_test(rendered):
     shipped = {"k8s/observability": alert_names(observability_groups())}
     for cell in CELLS:
         for name, groups in prometheus_rules(rendered[cell]).items():
@@ -142,7 +142,7 @@ def test_every_alert_shipped_has_a_firing_and_a_quiet_promtool_test(rendered):  
     assert not missing, f"alerts without a firing and a quiet case in tests/fidelity/rules: {missing}"
 
 
-def test_the_chart_rules_query_only_metrics_the_kit_exposes(rendered):  # noqa: F811
+def test_the_chart_rules_query_only_metrics_the_kit_exposes(rendered):
     from tests.integration.test_dashboards import kit_sample_names, metric_names
 
     for cell in CELLS:

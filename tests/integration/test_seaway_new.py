@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from seaway_tools import generate, new
-from tests.charts.conftest import find_helm, run_helm
+from tests.charts.rendering import find_helm, run_helm
 from tests.fidelity.test_skaffold_helm import fresh_copy
 from tests.integration.test_seaway_up import free_offset
 from tests.manifests import KUBE_VERSIONS, custom_resource_errors, documents, kubernetes_errors

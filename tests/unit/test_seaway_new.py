@@ -206,7 +206,10 @@ def written(tmp_path_factory) -> Written:
             out / "services/storefront" / service,
             ignore=shutil.ignore_patterns("__pycache__"),
         )
-    for helper in ("__init__.py", "conftest.py", "processes.py", "unit/__init__.py", "integration/__init__.py"):
+    # tests/conftest.py and what it loads: the processes, and its plugin rendering the charts.
+    helpers = ("__init__.py", "conftest.py", "processes.py", "manifests.py", "schemas/__init__.py")
+    helpers += ("charts/__init__.py", "charts/rendering.py", "unit/__init__.py", "integration/__init__.py")
+    for helper in helpers:
         _copy(REPO / "tests" / helper, out)
     # ruff's settings, its import sections as in the repository (the kit first-party too).
     settings = PYPROJECT.read_text().replace('src = ["services"', f'src = ["{REPO}/services", "services"')

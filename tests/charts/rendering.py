@@ -1,4 +1,5 @@
-"""Fixtures for the chart tests: the real helm binary, the charts built once, every matrix cell rendered once.
+"""The charts for the tests: the real helm binary, the charts built once, every matrix cell rendered once (a plugin
+of tests/conftest.py, so the chart tests and the alert tests share one build and one rendering a session).
 
 helm comes from PATH or <repo>/.tools/bin (``make tools``); the CRD schemas are vendored in tests/schemas
 (``SEAWAY_SCHEMAS`` points elsewhere). Tests that need helm skip with the reason when it is absent.
