@@ -96,13 +96,6 @@ def fresh_copy(destination: Path) -> Path:
     return destination
 
 
-def helm_binary() -> str:
-    for candidate in (REPO / ".tools" / "bin" / "helm", shutil.which("helm")):
-        if candidate and os.access(candidate, os.X_OK):
-            return str(candidate)
-    pytest.skip("helm not found: run make tools")
-
-
 def _helm(helm: str, args: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -137,9 +130,8 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+def runs(helm: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """Every run of RUNS, each from its own fresh copy: dependency build and template per release, in order."""
-    helm = helm_binary()
     out = {}
     for name, (named, env) in RUNS.items():
         tmp = tmp_path_factory.mktemp(name)

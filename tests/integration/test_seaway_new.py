@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from seaway_tools import generate, new
-from tests.charts.rendering import find_helm, run_helm
+from tests.charts.rendering import run_helm
 from tests.fidelity.test_skaffold_helm import fresh_copy
 from tests.integration.test_seaway_up import free_offset
 from tests.manifests import KUBE_VERSIONS, custom_resource_errors, documents, kubernetes_errors
@@ -199,10 +199,7 @@ def test_seaway_up_serves_its_readyz_with_its_table_created(copy: Copy) -> None:
     assert url in stdout
 
 
-def test_the_umbrella_chart_renders_it_admitting_the_gateway(copy: Copy) -> None:
-    helm = find_helm()
-    if helm is None:
-        pytest.skip("helm not found: run make tools")
+def test_the_umbrella_chart_renders_it_admitting_the_gateway(copy: Copy, helm: str) -> None:
     chart = copy.root / "charts" / "storefront"
     built = run_helm(helm, "dependency", "build", str(chart))
     assert built.returncode == 0, built.stderr
