@@ -6,6 +6,7 @@ import graphlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NoReturn
 
 import pytest
 
@@ -15,6 +16,13 @@ from tests.processes import MotoServer, OtlpReceiver, RedisServer, Service, free
 
 # The charts built and rendered once a session, for the chart tests and every other test that reads them.
 pytest_plugins = ("tests.charts.rendering",)
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A tool a test needs is missing: a failure under CI (.ci/run installs every one), a skip elsewhere."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI installs it: .ci/run)")
+    pytest.skip(reason)
 
 
 def _running_moto() -> Iterator[MotoServer]:

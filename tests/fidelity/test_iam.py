@@ -27,7 +27,7 @@ import yaml
 from seaway.events import Event
 from seaway.service import discover, physical_name
 from seaway_tools import cloudformation
-from tests.conftest import GENEROUS_RATE_LIMIT, STOREFRONT, aws_client, storefront_env
+from tests.conftest import GENEROUS_RATE_LIMIT, STOREFRONT, aws_client, storefront_env, unavailable
 from tests.fidelity.iam_evaluator import (
     RECORDER,
     Authorization,
@@ -49,10 +49,8 @@ ROLES = {name: cloudformation.logical_id(name, "role") for name in discover()}
 @pytest.fixture(scope="module")
 def evaluator() -> None:
     problem = evaluator_problem()
-    if problem and os.environ.get("CI"):
-        pytest.fail(f"the IAM fidelity tests need their evaluator under CI: {problem}")
     if problem:
-        pytest.skip(problem)
+        unavailable(f"the IAM fidelity tests need their evaluator: {problem}")
 
 
 def identity(service: str) -> str:
