@@ -13,6 +13,7 @@ import pytest
 
 from seaway.service import discover
 from tests.deploy.conftest import REPO, tool
+from tests.dockerfile import instructions as dockerfile_instructions
 
 DOCKERFILE = REPO / "services" / "Dockerfile"
 
@@ -21,20 +22,7 @@ TOOLS_DOCKERFILE = REPO / "services" / "tools.Dockerfile"
 
 
 def instructions(dockerfile: Path = DOCKERFILE) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) in order, continuation lines joined, comments dropped."""
-    result: list[tuple[str, str]] = []
-    pending = ""
-    for line in dockerfile.read_text().splitlines():
-        if not pending and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        pending += line.rstrip()
-        if pending.endswith("\\"):
-            pending = pending[:-1] + " "
-            continue
-        keyword, _, arguments = pending.strip().partition(" ")
-        result.append((keyword.upper(), arguments.strip()))
-        pending = ""
-    return result
+    return dockerfile_instructions(dockerfile)
 
 
 def stages() -> dict[str, list[tuple[str, str]]]:

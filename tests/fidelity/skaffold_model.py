@@ -31,6 +31,8 @@ from typing import Any
 
 import jsonpatch
 
+from tests.dockerfile import instructions
+
 # --------------------------------------------------------------------------------------------------- profiles
 
 
@@ -202,27 +204,6 @@ def dockerignored(patterns: list[tuple[bool, re.Pattern[str]]], path: str) -> bo
     return ignored
 
 
-def _dockerfile_instructions(text: str) -> list[tuple[str, list[str]]]:
-    """(instruction, words) of each Dockerfile line, continuations joined, comments dropped."""
-    joined, current = [], ""
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not current and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.startswith("#"):
-            continue
-        if stripped.endswith("\\"):
-            current += stripped[:-1] + " "
-            continue
-        joined.append(current + stripped)
-        current = ""
-    out = []
-    for line in joined:
-        words = line.split()
-        out.append((words[0].upper(), words[1:]))
-    return out
-
-
 def docker_dependencies(workspace: Path, artifact: Mapping[str, Any]) -> set[str]:
     """The files skaffold watches for a docker artifact, relative to its context (``GetDependencies``)."""
     context = workspace / artifact.get("context", ".")
@@ -230,7 +211,8 @@ def docker_dependencies(workspace: Path, artifact: Mapping[str, Any]) -> set[str
     build_args = {k: str(v) for k, v in artifact["docker"].get("buildArgs", {}).items()}
     args: dict[str, str] = {}
     sources: list[str] = []
-    for instruction, words in _dockerfile_instructions((context / dockerfile).read_text()):
+    for instruction, arguments in instructions(context / dockerfile):
+        words = arguments.split()
         if instruction == "ARG":
             name, _, default = words[0].partition("=")
             args[name] = build_args.get(name, default)
