@@ -39,7 +39,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from opentelemetry import propagate, trace
 
-from seaway import aws, lifecycle, metrics
+from seaway import aws, dynamodb, lifecycle, metrics
 
 log = logging.getLogger("seaway.events")
 _tracer = trace.get_tracer(__name__)
@@ -52,10 +52,6 @@ EXPIRY_ATTRIBUTE = "expires_at"
 
 class BadEvent(ValueError):
     """A message body that is not an event this kit can read."""
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -71,7 +67,7 @@ class Event:
     @classmethod
     def new(cls, type: str, data: dict[str, Any], *, version: int = 1, id: str | None = None) -> Event:
         """A new event; give ``id`` when a retry of the same action must publish the same event."""
-        return cls(id=id or uuid.uuid4().hex, type=type, version=version, time=_now(), data=data)
+        return cls(id=id or uuid.uuid4().hex, type=type, version=version, time=dynamodb.now(), data=data)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -352,7 +348,7 @@ class Consumer:
                 Item={
                     "id": {"S": event_id},
                     "state": {"S": "done"},
-                    "done_at": {"S": _now()},
+                    "done_at": {"S": dynamodb.now()},
                     EXPIRY_ATTRIBUTE: {"N": str(int(time.time()) + _PROCESSED_RETENTION_SECONDS)},
                 },
             )
