@@ -6,7 +6,6 @@ import glob
 import re
 from typing import Any
 
-import jsonpatch
 import jsonschema
 import pytest
 
@@ -20,12 +19,8 @@ PROFILES = {profile["name"]: profile for profile in CONFIG["profiles"]}
 
 
 def effective(profile: str | None) -> dict[str, Any]:
-    """The configuration skaffold runs with ``-p profile`` (these profiles use JSON patches only)."""
-    base = {key: value for key, value in CONFIG.items() if key != "profiles"}
-    if profile is None:
-        return base
-    assert set(PROFILES[profile]) <= {"name", "activation", "patches"}, "the tests model patch-only profiles"
-    return jsonpatch.apply_patch(base, PROFILES[profile].get("patches", []))
+    """The configuration skaffold runs with ``-p profile`` (the model of tests/fidelity/skaffold_model.py)."""
+    return apply_profiles(CONFIG, [profile] if profile else [])
 
 
 @pytest.fixture(scope="module")
