@@ -29,7 +29,6 @@ from pathlib import Path
 
 from bench import eks_env, loadgen, procs
 from bench.sink import TraceSink
-from seaway_tools.up import Stack
 
 VARIANTS = ("bare", "kit", "kit_sampled", "peer")
 # Three rounds: in order, reversed, then shifted by two, so no variant always runs first or after the same one.
@@ -62,7 +61,7 @@ def _env(port: int, extra: dict[str, str]) -> dict[str, str]:
 
 def run(workdir: Path, seconds: float, log) -> dict:
     sink = TraceSink().start()
-    stack = Stack()
+    stack = procs.Stack()
     variants = list(VARIANTS)
     try:
         production = eks_env.production_settings()
@@ -159,7 +158,7 @@ def _named(variant: str) -> dict[str, str]:
     return {"OTEL_SERVICE_NAME": f"bench-{variant}"}
 
 
-def _emulator(stack: Stack, workdir: Path) -> dict[str, str]:
+def _emulator(stack: procs.Stack, workdir: Path) -> dict[str, str]:
     """A moto server for CloudWatch api mode; the variables that point boto3 at it."""
     port = procs.free_port()
     url = f"http://127.0.0.1:{port}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -11,12 +12,50 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from seaway_tools.up import Stack
 
 GUNICORN = [sys.executable, "-m", "gunicorn"]
 KIT_CONFIG = ["--config", "python:seaway.gunicorn_conf"]
+STOP_TIMEOUT = 15.0
+
+
+@dataclass
+class Stack:
+    """The processes a bench section started, by name, in start order; stopped together at its end."""
+
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str, command: list[str], env: Mapping[str, str], log=None) -> subprocess.Popen:
+        process = subprocess.Popen(
+            command,
+            env=dict(env),
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+        )
+        self.processes[name] = process
+        return process
+
+    def stop(self) -> None:
+        """SIGTERM everything (last started first), then SIGKILL what is left after :data:`STOP_TIMEOUT`."""
+        for process in reversed(self.processes.values()):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the bench dies, so no server outlives it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:

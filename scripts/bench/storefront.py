@@ -23,7 +23,6 @@ from bench import loadgen, procs
 from seaway import aws
 from seaway.service import discover
 from seaway_tools import resources, up
-from seaway_tools.up import Stack
 
 HOST = "127.0.0.1"
 CONNECTIONS = 16
@@ -53,7 +52,7 @@ def _base_env(emulator: str) -> dict[str, str]:
 
 def run(workdir: Path, seconds: float, log, wanted: list[str]) -> dict:
     services = discover()
-    stack = Stack()
+    stack = procs.Stack()
     results: dict = {}
     emulator_port = procs.free_port()
     emulator = f"http://{HOST}:{emulator_port}"
@@ -98,7 +97,7 @@ def run(workdir: Path, seconds: float, log, wanted: list[str]) -> dict:
     return results
 
 
-def _start_redis(stack: Stack, workdir: Path) -> str | None:
+def _start_redis(stack: procs.Stack, workdir: Path) -> str | None:
     binary = shutil.which("redis-server")
     if binary is None:
         return None
@@ -145,11 +144,7 @@ def _storefront(stack, env_of, ports, environments, workdir, seconds, log) -> di
     order_path = _saturate_then_fixed(stack, gateway, order, seconds, log, "order path", make=an_order)
 
     fulfillment = _drain(stack, env_of, ports, environments, workdir, log, startup)
-    memory = {
-        name: procs.gunicorn_memory(stack.processes[name].pid)
-        for name in stack.processes
-        if name in discover()
-    }
+    memory = {name: procs.gunicorn_memory(stack.processes[name].pid) for name in stack.processes if name in discover()}
     for entry in memory.values():
         entry.pop("each_worker")
     return {
@@ -161,14 +156,14 @@ def _storefront(stack, env_of, ports, environments, workdir, seconds, log) -> di
     }
 
 
-def _cpu(stack: Stack) -> dict[str, float]:
+def _cpu(stack: procs.Stack) -> dict[str, float]:
     """CPU seconds used so far by each process of the stack (with its workers), and by finished children."""
     used = {name: procs.cpu_seconds(procs.tree(p.pid)) for name, p in stack.processes.items()}
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return used | {"load generator": children.ru_utime + children.ru_stime}
 
 
-def _worker_cpu(stack: Stack) -> dict[str, dict[int, float]]:
+def _worker_cpu(stack: procs.Stack) -> dict[str, dict[int, float]]:
     """CPU seconds so far of each gunicorn worker, by service."""
     return {
         name: {pid: procs.cpu_seconds([pid]) for pid in procs.children(process.pid)}
