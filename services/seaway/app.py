@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import random
 import re
 import time
-import uuid
 from typing import Any
 
 from flask import Flask, g, request
@@ -88,8 +88,10 @@ class _ChunkedBodyLimit:
 
 
 def _start_request() -> None:
-    incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
+    # 128 random bits as 32 hex digits, like a uuid4's hex; an id to find a request by, not a secret, so the
+    # random module's generator (reseeded in every forked worker) rather than a system call per request.
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
     g.started = time.perf_counter()
 
 
@@ -97,20 +99,23 @@ def _finish_request(response: Response) -> Response:
     if "request_id" not in g:  # the request failed before _start_request ran
         _start_request()
     response.headers["X-Request-ID"] = g.request_id
-    duration_ms = round((time.perf_counter() - g.started) * 1000, 2)
-    level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
-    access_log.log(
-        level,
-        "%s %s %s",
-        request.method,
-        request.path,
-        response.status_code,
-        extra={
-            "method": request.method,
-            "route": request.url_rule.rule if request.url_rule else None,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": duration_ms,
-        },
-    )
+    current = request._get_current_object()  # one context lookup instead of one per attribute
+    path = current.path
+    level = logging.DEBUG if path in _QUIET_PATHS else logging.INFO
+    if access_log.isEnabledFor(level):
+        status, method, rule = response.status_code, current.method, current.url_rule
+        access_log.log(
+            level,
+            "%s %s %s",
+            method,
+            path,
+            status,
+            extra={
+                "method": method,
+                "route": rule.rule if rule is not None else None,
+                "path": path,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - g.started) * 1000, 2),
+            },
+        )
     return response

@@ -89,6 +89,7 @@ max_requests_jitter = _kit.max_requests_jitter
 # Worker heartbeats on tmpfs: a disk-backed /tmp can block workers on fchmod (gunicorn FAQ).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 accesslog = None  # the kit logs each request itself, as JSON, with route and request id
+logger_class = _logs.GunicornLogger
 logconfig_dict = _logs.gunicorn_logconfig(_service.name, _kit.log_level)
 
 

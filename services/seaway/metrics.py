@@ -187,25 +187,48 @@ def _initialise_error_series(app: Flask) -> None:
             SERVER_DURATION.labels(rule.rule, method, "500")
 
 
+# Each label set's child, looked up once per process: ``.labels()`` takes a lock and rebuilds its key from the
+# values on every call. Bounded like the series themselves (route templates x methods x statuses).
+_durations: dict[tuple[str, str, int], Any] = {}
+_in_flight: dict[str, Any] = {}
+
+
+def _duration_child(route: str, method: str, status: int) -> Any:
+    key = (route, method, status)
+    child = _durations.get(key)
+    if child is None:
+        child = _durations[key] = SERVER_DURATION.labels(route, method, str(status))
+    return child
+
+
+def _in_flight_child(method: str) -> Any:
+    child = _in_flight.get(method)
+    if child is None:
+        child = _in_flight[method] = SERVER_ACTIVE.labels(method)
+    return child
+
+
 def _request_started() -> None:
     if not current_app.extensions.get("seaway.metrics.initialised", True):
         current_app.extensions["seaway.metrics.initialised"] = True
         _initialise_error_series(current_app)
-    if request.path in _UNCOUNTED_PATHS:
+    current = request._get_current_object()
+    if current.path in _UNCOUNTED_PATHS:
         return
-    method = request.method if request.method in _METHODS else "_OTHER"
-    g.seaway_metrics = (method, time.perf_counter())
-    SERVER_ACTIVE.labels(method).inc()
+    method = current.method if current.method in _METHODS else "_OTHER"
+    in_flight = _in_flight_child(method)
+    g.seaway_metrics = (method, time.perf_counter(), in_flight)
+    in_flight.inc()
 
 
 def _request_finished(response: Response) -> Response:
     started = g.pop("seaway_metrics", None)
     if started is not None:
-        method, at = started
+        method, at, in_flight = started
         rule = request.url_rule
         route = rule.rule if rule is not None else UNMATCHED_ROUTE
-        SERVER_DURATION.labels(route, method, str(response.status_code)).observe(time.perf_counter() - at)
-        SERVER_ACTIVE.labels(method).dec()
+        _duration_child(route, method, response.status_code).observe(time.perf_counter() - at)
+        in_flight.dec()
     return response
 
 
@@ -213,7 +236,7 @@ def _request_torn_down(error: BaseException | None) -> None:
     # after_request did not run (an error escaped every handler): still leave the in-flight gauge right.
     started = g.pop("seaway_metrics", None)
     if started is not None:
-        SERVER_ACTIVE.labels(started[0]).dec()
+        started[2].dec()
 
 
 def _scrape() -> Response:

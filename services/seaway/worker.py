@@ -86,8 +86,7 @@ class SeawayWorker(ThreadWorker):
             return
         self.nr_conns += 1
         conn = TConn(self.cfg, client, address, listener.getsockname())  # non-blocking from here
-        conn.seaway_head = bytearray()
-        self._watch_head(conn)
+        self._begin_head(conn)
 
     def enqueue_req(self, conn: TConn) -> None:
         self._busy += 1
@@ -108,25 +107,31 @@ class SeawayWorker(ThreadWorker):
             return super().on_client_socket_readable(conn, client)
         self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
+        self._begin_head(conn)
+
+    def _begin_head(self, conn: TConn) -> None:
+        """Read what has arrived; watch the socket, under a deadline, only if the head is not complete yet
+        (usually it is: a keep-alive request arrives whole, so the poller is not touched twice more)."""
         conn.seaway_head = bytearray()
-        self._watch_head(conn)
-        self._read_head(conn, client)
+        if not self._read_head(conn, conn.sock):
+            self._watch_head(conn)
 
     def _watch_head(self, conn: TConn) -> None:
         self._heads[conn] = time.monotonic() + self._header_timeout
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._read_head, conn))
 
-    def _read_head(self, conn: TConn, client) -> None:
+    def _read_head(self, conn: TConn, client) -> bool:
+        """Read from a connection whose head is arriving; True once it is handed on or closed."""
         try:
             data = conn.sock.recv(_RECV_BYTES)
         except (BlockingIOError, InterruptedError):
-            return
+            return False
         except OSError:
             data = b""
         if not data:  # the client went away
             self._end_head(conn)
             self._close(conn)
-            return
+            return True
         head = conn.seaway_head
         head += data
         # Once the head is complete (or longer than gunicorn allows, so that its parser answers 414 or 431),
@@ -134,11 +139,13 @@ class SeawayWorker(ThreadWorker):
         if head.find(_END_OF_HEAD, max(0, len(head) - len(data) - 3)) >= 0 or len(head) > self._head_limit:
             self._end_head(conn)
             self.enqueue_req(conn)
+            return True
+        return False
 
     def _end_head(self, conn: TConn) -> None:
-        self._heads.pop(conn, None)
-        with contextlib.suppress(KeyError, ValueError, OSError):
-            self.poller.unregister(conn.sock)
+        if self._heads.pop(conn, None) is not None:  # watched: see _begin_head
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self.poller.unregister(conn.sock)
 
     def murder_pending(self) -> None:
         """Also close the connections whose head did not arrive in time: 408 if some of it did."""
