@@ -84,7 +84,10 @@ def test_umbrella_globals_agree_with_the_service_defaults() -> None:
         return out
 
     defaults = leaves(yaml.safe_load((CHARTS / LIBRARY / "values.yaml").read_text())["global"])
-    # restrictedPaths is the application's policy by service, not a default (the chart's default: none).
-    umbrella = {k: v for k, v in leaves(umbrella_values()["global"]).items() if not k.startswith("restrictedPaths.")}
+    # restrictedPaths is the application's policy by service, not a default (the chart's default: none); auth is the
+    # application's user pool (the emulator's unless a target names another; the chart's default: none, which a
+    # service with auth.enabled refuses).
+    own = ("restrictedPaths.", "auth.")
+    umbrella = {k: v for k, v in leaves(umbrella_values()["global"]).items() if not k.startswith(own)}
     assert umbrella.keys() <= defaults.keys()
     assert {k: v for k, v in umbrella.items() if defaults[k] != v} == {}

@@ -14,6 +14,23 @@
 {{- toJson $principals -}}
 {{- end -}}
 
+{{/*
+Where an L7 policy applies: sidecar mode, the service's own sidecar (workload selector); ambient mode, the
+waypoint, for requests to this Service (targetRefs).
+*/}}
+{{- define "seaway-service.policyTarget" -}}
+{{- if eq (include "seaway-service.meshMode" .) "ambient" -}}
+targetRefs:
+  - group: ""
+    kind: Service
+    name: {{ include "seaway-service.fullname" . }}
+{{- else -}}
+selector:
+  matchLabels:
+    {{- include "seaway-service.selectorLabels" . | nindent 4 }}
+{{- end -}}
+{{- end -}}
+
 {{- define "seaway-service.authorizationRules" -}}
 {{- $callers := include "seaway-service.callerPrincipals" . | fromJsonArray -}}
 {{- if $callers }}
@@ -51,16 +68,7 @@ metadata:
   labels:
     {{- include "seaway-service.labels" . | nindent 4 }}
 spec:
-  {{- if eq $mode "ambient" }}
-  targetRefs:
-    - group: ""
-      kind: Service
-      name: {{ include "seaway-service.fullname" . }}
-  {{- else }}
-  selector:
-    matchLabels:
-      {{- include "seaway-service.selectorLabels" . | nindent 6 }}
-  {{- end }}
+  {{- include "seaway-service.policyTarget" . | nindent 2 }}
   action: ALLOW
   rules:
     {{- include "seaway-service.authorizationRules" . | nindent 4 }}
@@ -75,16 +83,7 @@ metadata:
   labels:
     {{- include "seaway-service.labels" $ | nindent 4 }}
 spec:
-  {{- if eq $mode "ambient" }}
-  targetRefs:
-    - group: ""
-      kind: Service
-      name: {{ include "seaway-service.fullname" $ }}
-  {{- else }}
-  selector:
-    matchLabels:
-      {{- include "seaway-service.selectorLabels" $ | nindent 6 }}
-  {{- end }}
+  {{- include "seaway-service.policyTarget" $ | nindent 2 }}
   action: DENY
   rules:
     {{- range . }}
@@ -101,6 +100,40 @@ spec:
       to:
         - operation:
             paths: {{ toJson .paths }}
+    {{- end }}
+{{- end }}
+{{- if and .Values.auth.enabled .Values.auth.requiredPaths }}
+---
+# A customer's token where the service requires one (auth.requiredPaths): DENY wins over the callers' ALLOW, so a
+# request there needs both an admitted caller and a token the RequestAuthentication verified, from this pool's
+# issuer (an invalid token never gets this far: 401) and issued to one of global.auth.clientIds (Cognito access
+# tokens name their app client in client_id, as the kit checks too). The mesh answers 403 (RBAC: access denied).
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: {{ include "seaway-service.fullname" . }}-require-token
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "seaway-service.labels" . | nindent 4 }}
+spec:
+  {{- include "seaway-service.policyTarget" . | nindent 2 }}
+  action: DENY
+  rules:
+    {{- $issuer := include "seaway-service.authIssuer" . }}
+    {{- $clients := include "seaway-service.authClientIds" . | splitList "," }}
+    {{- range .Values.auth.requiredPaths }}
+    {{- $operation := dict "paths" .paths }}
+    {{- with .methods }}{{ $_ := set $operation "methods" . }}{{ end }}
+    - from:
+        - source:
+            notRequestPrincipals: [{{ printf "%s/*" $issuer | quote }}]
+      to:
+        - operation: {{ toJson $operation }}
+    - to:
+        - operation: {{ toJson $operation }}
+      when:
+        - key: request.auth.claims[client_id]
+          notValues: {{ toJson $clients }}
     {{- end }}
 {{- end }}
 {{- if eq $mode "ambient" }}

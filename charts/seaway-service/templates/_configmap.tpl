@@ -2,7 +2,7 @@
 The service's environment, as the kit reads it (see seaway.service and the kit's config). Every value is a
 string. Per-service, named and valued by seaway.service (`make generate` writes them into the values; the chart
 computes no name): each entry of `calls` ({env, url}), each AWS resource ({env, value}), REDIS_URL when
-redis.enabled.
+redis.enabled, AUTH_* when auth.enabled (from global.auth, the application's one pool).
 */}}
 {{- define "seaway-service.env" -}}
 {{- $g := .Values.global -}}
@@ -51,6 +51,12 @@ CHAOS_ENABLED: "true"
 {{- end }}
 {{- if .Values.redis.enabled }}
 REDIS_URL: {{ required "redis.url or global.redis.url is required when redis.enabled" (.Values.redis.url | default .Values.global.redis.url) | quote }}
+{{- end }}
+{{- if .Values.auth.enabled }}
+# The customers' pool (seaway.auth): tokens are verified against its keys, its issuer and its app clients.
+AUTH_ISSUER: {{ include "seaway-service.authIssuer" . | quote }}
+AUTH_JWKS_URL: {{ include "seaway-service.authJwksUri" . | quote }}
+AUTH_CLIENT_IDS: {{ include "seaway-service.authClientIds" . | quote }}
 {{- end }}
 {{- range $k, $v := .Values.env }}
 {{ $k }}: {{ $v | quote }}

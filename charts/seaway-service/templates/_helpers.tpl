@@ -138,3 +138,21 @@ seccompProfile:
 
 {{/* The port the app serves HTTP, health and metrics on (fixed by the image). */}}
 {{- define "seaway-service.port" -}}8080{{- end -}}
+
+{{/* The customers' pool (global.auth): its issuer, required by a service with auth.enabled. */}}
+{{- define "seaway-service.authIssuer" -}}
+{{- required (printf "global.auth.issuer is required: %s has auth.enabled (set it to the user pool's issuer, https://cognito-idp.<region>.amazonaws.com/<pool id>)" (include "seaway-service.name" .)) .Values.global.auth.issuer -}}
+{{- end -}}
+
+{{/* Where the pool's keys are: global.auth.jwksUri, else the issuer's /.well-known/jwks.json (Cognito's own). */}}
+{{- define "seaway-service.authJwksUri" -}}
+{{- default (printf "%s/.well-known/jwks.json" (include "seaway-service.authIssuer" .)) .Values.global.auth.jwksUri -}}
+{{- end -}}
+
+{{/* The app clients whose tokens are accepted, comma-separated; at least one (the kit refuses to start without). */}}
+{{- define "seaway-service.authClientIds" -}}
+{{- if not .Values.global.auth.clientIds -}}
+{{- fail (printf "global.auth.clientIds is required: %s has auth.enabled (the user pool's app client ids)" (include "seaway-service.name" .)) -}}
+{{- end -}}
+{{- join "," .Values.global.auth.clientIds -}}
+{{- end -}}
