@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import graphlib
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -70,19 +72,64 @@ def private_redis() -> Iterator[RedisServer]:
     yield from _running_redis()
 
 
-def create_resources(server: MotoServer, *names: str) -> dict[str, str]:
-    """Create the named services' AWS resources in ``server``; the environment the services need."""
+@contextlib.contextmanager
+def aws_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """The test's own boto3 calls (through :mod:`seaway.aws`) go where ``env`` says, meanwhile."""
     saved = dict(os.environ)
-    os.environ.update(server.aws_env())
+    os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
     try:
-        environments = resources.create(discover()[name] for name in names)
+        yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def create_resources(server: MotoServer, *names: str) -> dict[str, str]:
+    """Create the named services' AWS resources in ``server``; the environment the services need (with the
+    user pool's AUTH_* when one of them verifies tokens)."""
+    with aws_environment(server.aws_env()):
+        environments = resources.create(discover()[name] for name in names)
     env = server.aws_env()
     for name in names:
         env.update(environments[name])
     return env
+
+
+def sign_in(env: Mapping[str, str], username: str | None = None) -> dict[str, str]:
+    """The ``Authorization`` header of a customer signed in to the emulator's user pool, as the web page signs in.
+
+    ``env``: the emulator's AWS variables and the pool's AUTH_* (what :func:`create_resources` returns, or
+    ``Storefront.aws_env``). ``username``: a demo customer; without one, a new customer of the caller's own, so
+    that the orders a test lists are its own.
+    """
+    with aws_environment(env):
+        if username is None:
+            username, password = f"test-{uuid.uuid4().hex[:12]}", f"Test-{uuid.uuid4().hex}"
+            resources.add_customer(env["AUTH_ISSUER"].rsplit("/", 1)[1], username, password)
+            token = resources.sign_in(env["AUTH_CLIENT_IDS"].split(",")[0], username, password)
+        else:
+            token = resources.demo_token(env, username)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def sign_in_at(gateway_url: str, username: str = "ada") -> dict[str, str]:
+    """A demo customer's ``Authorization`` header for a storefront that is already running (``seaway up``), found
+    as the web page finds its pool: the gateway's ``/api/sign-in``."""
+    import requests
+
+    where = requests.get(f"{gateway_url}/api/sign-in", timeout=5).json()
+    env = {"AWS_ENDPOINT_URL": where["endpoint"].rstrip("/"), "AWS_REGION": where["region"]}
+    env |= {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+    with aws_environment(env):
+        token = resources.sign_in(where["client_id"], username, dict(resources.demo_customers())[username])
+    return {"Authorization": f"Bearer {token}"}
+
+
+def subject(customer: Mapping[str, str]) -> str:
+    """The customer id of a :func:`sign_in` header: its token's subject (read without checking; services check)."""
+    import jwt
+
+    return jwt.decode(customer["Authorization"].removeprefix("Bearer "), options={"verify_signature": False})["sub"]
 
 
 @pytest.fixture
@@ -136,6 +183,15 @@ class Storefront:
     @property
     def fulfillment(self) -> Service:
         return self.services["fulfillment"]
+
+    @property
+    def auth_env(self) -> dict[str, str]:
+        """The user pool's AUTH_* variables, for a gateway or orders of a test's own."""
+        return {name: value for name, value in self.aws_env.items() if name.startswith("AUTH_")}
+
+    def sign_in(self, username: str | None = None) -> dict[str, str]:
+        """A customer's ``Authorization`` header (:func:`sign_in`): a demo customer, or a new one."""
+        return sign_in(self.aws_env, username)
 
     def stop(self) -> None:
         for service in reversed(self.services.values()):

@@ -5,6 +5,9 @@ query and header parameters against their schemas before the handler runs (:func
 converted to their types, defaults filled in), with JSON Schema 2020-12 as OpenAPI 3.1 uses it. So the
 published contract and the enforced one cannot drift, and routes carry no validation of their own.
 
+An operation with ``security`` needs a customer's token: it is verified (:mod:`seaway.auth`) before the
+parameters are, so a caller without one learns nothing about the operation but that it must sign in.
+
 JSON Schema's ``pattern`` is an ECMA-262 regular expression, in which ``$`` matches only at the end of the
 string; Python's ``$`` also matches before a final newline, so ``"ada\\n"`` would pass ``^[a-z]+$``. The
 validators here read ``$`` as the end of the string.
@@ -23,6 +26,7 @@ from flask import Blueprint, Flask, current_app, g, request
 from jsonschema import Draft202012Validator, ValidationError, validators
 from werkzeug.exceptions import BadRequest
 
+from seaway import auth
 from seaway.errors import Problem
 
 _EXTENSION = "seaway.openapi"
@@ -34,7 +38,11 @@ def load(package: str, filename: str = "openapi.yaml") -> dict[str, Any]:
 
 
 def install(app: Flask, document: dict[str, Any]) -> None:
-    app.extensions[_EXTENSION] = _Contract(document)
+    """Serve ``document`` and hold requests to it; a document with secured operations needs AUTH_* settings."""
+    contract = _Contract(document)
+    app.extensions[_EXTENSION] = contract
+    if contract.secured:
+        auth.install(app)
     app.register_blueprint(_blueprint)
 
 
@@ -49,11 +57,15 @@ def openapi_json():
 
 @_blueprint.before_app_request
 def _check_parameters() -> None:
-    """Validate the matched operation's parameters before its handler runs (404/405 have no operation)."""
+    """Verify the caller of a secured operation, then validate the operation's parameters, before its handler
+    runs (404/405 have no operation)."""
     contract: _Contract | None = current_app.extensions.get(_EXTENSION)
     if contract is None or request.url_rule is None:
         return
-    g.seaway_params = contract.operation(request.url_rule.rule, request.method).parse()
+    operation = contract.operation(request.url_rule.rule, request.method)
+    if operation.secured:
+        auth.authenticate()
+    g.seaway_params = operation.parse()
 
 
 def params() -> dict[str, Any]:
@@ -158,6 +170,7 @@ def _convert(raw: Any, schema: dict[str, Any]) -> Any:
 @dataclass(frozen=True)
 class _Operation:
     parameters: tuple[_Parameter, ...]
+    secured: bool = False
 
     def parse(self) -> dict[str, Any]:
         """The parameters, validated: a path parameter that does not fit its schema is 404 (no such resource),
@@ -188,6 +201,7 @@ class _Contract:
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
+        self.secured = frozenset(auth.secured_operations(document))  # (path, METHOD); checked at start
         self._schemas: dict[str, Any] = {}
         self._operations: dict[tuple[str, str], _Operation] = {}
 
@@ -219,7 +233,8 @@ class _Contract:
                     )
                     for p in merged.values()
                     if p["in"] in ("path", "query", "header")
-                )
+                ),
+                secured=(path, verb.upper()) in self.secured,
             )
         return self._operations[key]
 

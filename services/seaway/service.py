@@ -11,7 +11,7 @@ and each naming rule is written once, here.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
@@ -71,6 +71,25 @@ Resource = Table | Topic | Queue | Bucket
 
 
 @dataclass(frozen=True)
+class UserPool:
+    """The application's Amazon Cognito user pool, with one app client, whose customers sign in.
+
+    Declared on the service that faces the customers (the gateway); one per application (``part_of``). It is
+    not one of a service's ``resources``: no service calls Cognito through IAM, and its three values reach
+    every service that verifies tokens, not only the one declaring it (:func:`auth_env`). A service verifies
+    tokens when its OpenAPI document gives an operation ``security`` (:mod:`seaway.auth`).
+
+    The app client has no secret and allows ``USER_PASSWORD_AUTH`` (a browser cannot keep a secret).
+    ``demo_customers`` (username, password) are created in the emulator only (``seaway up``, kind, tests),
+    never by the CloudFormation of a real account.
+    """
+
+    name: str
+    demo_customers: tuple[tuple[str, str], ...] = ()
+    kind: str = field(default="userpool", init=False)
+
+
+@dataclass(frozen=True)
 class RestrictedPaths:
     """Paths of a service that only some of its callers may use: on a cluster, the mesh denies them to the
     other callers (an Istio DENY AuthorizationPolicy). ``callers`` must be among the service's callers."""
@@ -96,6 +115,7 @@ class Service:
       starts (see :mod:`seaway.config`).
     - ``restricted_paths``: paths only some of the callers may use (:class:`RestrictedPaths`).
     - ``local_env``: extra environment for ``seaway up`` only (for example seeding demo data).
+    - ``user_pool``: the application's customer sign-in (:class:`UserPool`), on the service facing customers.
     """
 
     name: str
@@ -111,6 +131,7 @@ class Service:
     public: bool = False
     restricted_paths: tuple[RestrictedPaths, ...] = ()
     local_env: tuple[tuple[str, str], ...] = ()
+    user_pool: UserPool | None = None
     part_of: str = "storefront"
 
     def __post_init__(self) -> None:
@@ -193,6 +214,27 @@ def physical_name(
             f"(S3 allows {BUCKET_NAME_MAX}); shorten part_of or the bucket's name"
         )
     return f"{name}-{account}-{region}"
+
+
+def user_pool_name(service: Service, pool: UserPool) -> str:
+    """The physical name of a user pool and of its app client: ``storefront-customers``."""
+    return f"{service.part_of}-{pool.name}"
+
+
+def cognito_issuer(region: str, pool_id: str) -> str:
+    """The ``iss`` of a pool's tokens, the same in the emulator as in AWS:
+    ``https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123``."""
+    return f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+
+
+def auth_env(issuer: str, client_ids: Iterable[str], jwks_url: str | None = None) -> dict[str, str]:
+    """What a service that verifies tokens reads (:class:`seaway.auth.AuthSettings`): ``AUTH_ISSUER``,
+    ``AUTH_CLIENT_IDS`` (comma-separated) and, where the keys are not at ``<issuer>/.well-known/jwks.json`` (an
+    emulator), ``AUTH_JWKS_URL``."""
+    env = {"AUTH_ISSUER": issuer, "AUTH_CLIENT_IDS": ",".join(client_ids)}
+    if jwks_url:
+        env["AUTH_JWKS_URL"] = jwks_url
+    return env
 
 
 def dead_letter_name(service: Service, queue: Queue) -> str:

@@ -10,6 +10,7 @@ import sys
 import boto3
 
 from seaway.service import Bucket, discover, physical_name, resource_env
+from seaway_tools import resources
 from tests.deploy.conftest import REPO, load_yaml
 
 
@@ -20,7 +21,9 @@ def test_create_resources_makes_every_declared_resource_and_prints_each_services
     assert first.returncode == 0, first.stderr
     printed = json.loads(first.stdout)
     for name, service in discover().items():
-        assert set(printed[name]) == {resource_env(resource) for resource in service.resources}
+        pool = {"AUTH_ISSUER", "AUTH_CLIENT_IDS", "AUTH_JWKS_URL"} if resources.verifies_tokens(service) else set()
+        assert set(printed[name]) == {resource_env(resource) for resource in service.resources} | pool
+    assert {name for name in printed if "AUTH_ISSUER" in printed[name]} == {"gateway", "orders"}
     # A Job may run again on every deploy: a second run finds everything in place and prints the same.
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr

@@ -6,6 +6,10 @@ examples per operation; ``make fuzz`` sets ``FUZZ_MAX_EXAMPLES`` higher.
 
 The tests are generated from the document shipped in each service's package (so pytest can collect them
 before any process runs), and each live service must serve exactly that document at ``/openapi.json``.
+
+Operations with ``security`` are called as a signed-in customer (a real token of the emulator's user pool), so
+the fuzzer reaches past authentication into the operation; schemathesis's ``ignored_auth`` check then also calls
+them without and with a made-up token, and fails unless those are refused.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from seaway import openapi
-from tests.conftest import GENEROUS_RATE_LIMIT, create_resources, storefront_env
+from seaway import auth, openapi
+from tests.conftest import GENEROUS_RATE_LIMIT, create_resources, sign_in, storefront_env
 from tests.processes import MotoServer, Service
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
@@ -67,12 +71,14 @@ def test_catalog_answers_as_its_openapi_document_says(case, catalog):
 def shop(fuzz_moto):
     """Catalog, orders and gateway wired together (fulfillment serves no API of its own)."""
     names = ("catalog", "orders", "gateway")
-    envs, _ = storefront_env(fuzz_moto, names=names, common={"WORKERS": "1"}, gateway=GENEROUS_RATE_LIMIT)
+    envs, aws_env = storefront_env(fuzz_moto, names=names, common={"WORKERS": "1"}, gateway=GENEROUS_RATE_LIMIT)
     services = {name: Service(name, envs[name]).start(wait=False) for name in names}
     try:
         for service in services.values():
             service.wait_ready()
-        yield {name: serving(service, f"storefront.{name}") for name, service in services.items()}
+        yield {name: serving(service, f"storefront.{name}") for name, service in services.items()} | {
+            "customer": sign_in(aws_env)
+        }
     finally:
         for service in reversed(services.values()):
             service.stop()
@@ -82,15 +88,19 @@ orders_schema = schemathesis.openapi.from_dict(openapi.load("storefront.orders")
 gateway_schema = schemathesis.openapi.from_dict(openapi.load("storefront.gateway"))
 
 
-def check(case, base_url: str, *, refusable: bool = False) -> None:
+def check(case, base_url: str, *, refusable: bool = False, customer: dict[str, str] | None = None) -> None:
     """Send the case and validate the answer, minus what a document cannot express:
 
     - gunicorn answers a request line over 4094 bytes with 414 itself, before any app sees it;
     - a repeated query parameter takes its first value (Werkzeug), so ``limit=5&limit=x`` is not refused;
     - with ``refusable``: a schema-valid request may still rightly get a 4xx: an order naming a product that
-      does not exist or reusing an Idempotency-Key with another body (422), a made-up cursor (400).
+      does not exist or reusing an Idempotency-Key with another body (422), a made-up cursor (400);
+    - ``customer``: the Authorization header a secured operation is called with.
     """
-    response = case.call(base_url=base_url, timeout=10)
+    response = case.call(base_url=base_url, timeout=10, headers=customer if secured(case) else None)
+    sent = response.request.headers.get("Authorization")
+    if secured(case) and sent == customer["Authorization"]:  # (a negative case may leave the token out)
+        assert response.status_code != 401, f"a valid token was refused: {response.text}"
     if response.status_code == 414 and len(response.request.url) > 4094:
         return
     excluded = []
@@ -101,16 +111,20 @@ def check(case, base_url: str, *, refusable: bool = False) -> None:
     case.validate_response(response, excluded_checks=excluded, transport_kwargs={"base_url": base_url})
 
 
+def secured(case) -> bool:
+    return (case.operation.path, case.method.upper()) in auth.secured_operations(case.operation.schema.raw_schema)
+
+
 @orders_schema.parametrize()
 @FUZZ_SETTINGS
 def test_orders_answers_as_its_openapi_document_says(case, shop):
-    check(case, shop["orders"].url, refusable=case.method == "POST")
+    check(case, shop["orders"].url, refusable=case.method == "POST", customer=shop["customer"])
 
 
 @gateway_schema.parametrize()
 @FUZZ_SETTINGS
 def test_gateway_answers_as_its_openapi_document_says(case, shop):
-    check(case, shop["gateway"].url, refusable=case.method == "POST")
+    check(case, shop["gateway"].url, refusable=case.method == "POST", customer=shop["customer"])
 
 
 def test_a_price_sent_as_an_integral_float_is_stored_as_an_integer(catalog):

@@ -199,15 +199,18 @@ def test_pages_need_traffic_and_hold_and_the_ratios_fall_back_to_zero():
 
 
 def test_each_service_dashboard_queries_only_metrics_that_service_exposes_live(storefront):
-    import uuid
 
     from tests.processes import wait_for
 
-    order = {"customer_id": f"c-{uuid.uuid4().hex[:12]}", "items": [{"product_id": "espresso-beans", "quantity": 1}]}
-    placed = storefront.gateway.post("/api/orders", json=order)
+    customer = storefront.sign_in()
+    order = {"items": [{"product_id": "espresso-beans", "quantity": 1}]}
+    placed = storefront.gateway.post("/api/orders", json=order, headers=customer)
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["id"]
-    wait_for(lambda: storefront.gateway.get(f"/api/orders/{order_id}").json()["status"] == "fulfilled", timeout=30)
+    wait_for(
+        lambda: storefront.gateway.get(f"/api/orders/{order_id}", headers=customer).json()["status"] == "fulfilled",
+        timeout=30,
+    )
     storefront.gateway.get("/api/products")
     # What the order flow exposes of the client's metrics (gateway, orders and fulfillment call peers): a
     # service whose declared calls the flow does not exercise (one a team added) exposes them at its first call.

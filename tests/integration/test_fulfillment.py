@@ -6,7 +6,7 @@ import json
 import signal
 import uuid
 
-from tests.conftest import aws_client, storefront_env
+from tests.conftest import aws_client, sign_in, storefront_env
 from tests.processes import wait_for
 
 
@@ -60,13 +60,14 @@ def test_poison_messages_end_in_the_dead_letter_queue_and_the_worker_keeps_going
     queue = storefront.aws_env["FULFILLMENT_QUEUE_URL"]
     wait_for(lambda: set(poison) <= set(dead_letters(moto, queue)), timeout=30, message="the poison in the DLQ")
 
+    customer = storefront.sign_in()
     placed = storefront.gateway.post(
-        "/api/orders", json={"customer_id": "c-after-poison", "items": [{"product_id": "burr-grinder", "quantity": 1}]}
+        "/api/orders", json={"items": [{"product_id": "burr-grinder", "quantity": 1}]}, headers=customer
     )
     assert placed.status_code == 201
     order_id = placed.json()["id"]
     wait_for(
-        lambda: storefront.gateway.get(f"/api/orders/{order_id}").json()["status"] == "fulfilled",
+        lambda: storefront.gateway.get(f"/api/orders/{order_id}", headers=customer).json()["status"] == "fulfilled",
         timeout=20,
         message="an order after the poison to be fulfilled",
     )
@@ -93,9 +94,8 @@ def test_sigterm_while_a_message_is_handled_loses_nothing(private_moto, start_se
     start_service("catalog", envs["catalog"])
     orders = start_service("orders", envs["orders"])
     worker = start_service("fulfillment", envs["fulfillment"])
-    placed = orders.post(
-        "/orders", json={"customer_id": "c-sigterm", "items": [{"product_id": "travel-mug", "quantity": 2}]}
-    )
+    customer = sign_in(aws_env)
+    placed = orders.post("/orders", json={"items": [{"product_id": "travel-mug", "quantity": 2}]}, headers=customer)
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["id"]
     wait_for(
@@ -107,11 +107,13 @@ def test_sigterm_while_a_message_is_handled_loses_nothing(private_moto, start_se
     worker.signal(signal.SIGTERM)
     assert worker.process.wait(timeout=30) == 0
     assert "message released" in worker.output()
-    assert orders.get(f"/orders/{order_id}").json()["status"] == "placed"  # it never finished
+    assert orders.get(f"/orders/{order_id}", headers=customer).json()["status"] == "placed"  # it never finished
 
     replacement = start_service("fulfillment", envs["fulfillment"] | {"HANDLER_DELAY_SECONDS": "0"})
     done = wait_for(
-        lambda: (order := orders.get(f"/orders/{order_id}").json())["status"] == "fulfilled" and order,
+        lambda: (
+            (order := orders.get(f"/orders/{order_id}", headers=customer).json())["status"] == "fulfilled" and order
+        ),
         timeout=30,
         message="the order to be fulfilled by the next worker",
     )

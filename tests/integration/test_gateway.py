@@ -20,6 +20,7 @@ def gateway_env(storefront, **changes) -> dict[str, str]:
     return {
         "CATALOG_URL": storefront.catalog.url,
         "ORDERS_URL": storefront.orders.url,
+        **storefront.auth_env,
         **GENEROUS_RATE_LIMIT,
         **changes,
     }
@@ -78,6 +79,14 @@ def test_the_web_page_and_its_assets_are_served(storefront):
     page = storefront.gateway.get("/")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert '<script src="/assets/app.js">' in page.text
+    # Its scripts may talk to this origin and, to sign in, to the user pool (here the emulator) only.
+    emulator = storefront.aws_env["AWS_ENDPOINT_URL"]
+    assert f"connect-src 'self' {emulator};" in page.headers["Content-Security-Policy"]
+    assert storefront.gateway.get("/api/sign-in").json() == {
+        "endpoint": f"{emulator}/",
+        "region": "us-east-1",
+        "client_id": storefront.aws_env["AUTH_CLIENT_IDS"],
+    }
     script = storefront.gateway.get("/assets/app.js")
     assert script.status_code == 200 and "/api/orders" in script.text
     assert storefront.gateway.get("/assets/style.css").status_code == 200
@@ -90,8 +99,9 @@ def test_with_the_catalog_down_products_fail_fast_orders_still_work_and_it_recov
     env = gateway_env(storefront, BREAKER_FAILURE_THRESHOLD="2", BREAKER_RESET_SECONDS="2")
     gateway = start_service("gateway", env | {"CATALOG_URL": catalog.url})
     assert gateway.get("/api/products").status_code == 200
+    customer = storefront.sign_in()
     order = storefront.gateway.post(
-        "/api/orders", json={"customer_id": "c-outage", "items": [{"product_id": "travel-mug", "quantity": 1}]}
+        "/api/orders", json={"items": [{"product_id": "travel-mug", "quantity": 1}]}, headers=customer
     ).json()
 
     catalog.stop()
@@ -110,9 +120,9 @@ def test_with_the_catalog_down_products_fail_fast_orders_still_work_and_it_recov
     assert problem.headers["Content-Type"] == PROBLEM and int(problem.headers["Retry-After"]) >= 1
     assert problem.json()["peer_service"] == "catalog"
     # Orders do not need the catalog to be read.
-    looked_up = gateway.get(f"/api/orders/{order['id']}")
+    looked_up = gateway.get(f"/api/orders/{order['id']}", headers=customer)
     assert looked_up.status_code == 200 and looked_up.json()["id"] == order["id"]
-    assert gateway.get("/api/customers/c-outage/orders").status_code == 200
+    assert gateway.get("/api/me/orders", headers=customer).status_code == 200
 
     start_service("catalog", envs["catalog"])  # a new catalog on the same port
     wait_for(lambda: gateway.get("/api/products").status_code == 200, timeout=30, message="the gateway to recover")
@@ -127,11 +137,10 @@ def test_with_orders_down_browsing_still_works(storefront, start_service):
     gateway = start_service("gateway", gateway_env(storefront, ORDERS_URL=f"http://127.0.0.1:{free_port()}"))
     assert gateway.get("/api/products").status_code == 200
     assert gateway.get("/api/products/espresso-beans").json()["id"] == "espresso-beans"
+    customer = storefront.sign_in()
     for answer in (
-        gateway.get("/api/orders/o-anything"),
-        gateway.post(
-            "/api/orders", json={"customer_id": "c-1", "items": [{"product_id": "travel-mug", "quantity": 1}]}
-        ),
+        gateway.get("/api/orders/o-anything", headers=customer),
+        gateway.post("/api/orders", json={"items": [{"product_id": "travel-mug", "quantity": 1}]}, headers=customer),
     ):
         assert answer.status_code == 503
         assert answer.headers["Content-Type"] == PROBLEM

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from storefront.catalog.seed import PRODUCTS
-from tests.conftest import GENEROUS_RATE_LIMIT, STOREFRONT, create_resources, storefront_env
+from tests.conftest import GENEROUS_RATE_LIMIT, STOREFRONT, create_resources, sign_in, storefront_env, subject
 from tests.processes import MotoServer, Service, wait_for
 
 PROBLEM = "application/problem+json"
@@ -105,6 +105,7 @@ class Shop:
             service.wait_ready()
         self.gateway = self.services["gateway"]
         self.events: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.credentials: dict[str, dict[str, str]] = {}
 
     def stop(self) -> None:
         for service in reversed(self.services.values()):
@@ -120,9 +121,16 @@ class Shop:
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         )
 
+    def new_customer(self) -> str:
+        """A customer signed in to the pool; its id (the token's subject), by which its orders are found."""
+        credentials = sign_in(self.aws_env)
+        self.credentials[subject(credentials)] = credentials
+        return subject(credentials)
+
     def place(self, key: str, customer: str) -> requests.Response:
-        order = {"customer_id": customer, "items": [{"product_id": "espresso-beans", "quantity": 2}]}
-        return self.gateway.post("/api/orders", json=order, headers={"Idempotency-Key": key}, timeout=30)
+        order = {"items": [{"product_id": "espresso-beans", "quantity": 2}]}
+        headers = {"Idempotency-Key": key, **self.credentials[customer]}
+        return self.gateway.post("/api/orders", json=order, headers=headers, timeout=30)
 
     def stored_orders(self, customer: str) -> list[dict]:
         pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=self.aws_env["ORDERS_TABLE"])
@@ -186,13 +194,14 @@ def throttling(private_moto):
 @pytest.mark.parametrize("service", ["sns", "dynamodb"])
 def test_while_aws_throttles_orders_fail_with_503_and_leave_nothing_half_written(throttling, service):
     shop, aws = throttling
-    customer, keys = f"throttled-{uuid.uuid4().hex[:8]}", [f"throttled-{uuid.uuid4().hex}" for _ in range(3)]
+    customer, keys = shop.new_customer(), [f"throttled-{uuid.uuid4().hex}" for _ in range(3)]
     aws.throttled = {service}
     try:
         # Orders itself answers 503 once botocore's own retries give up; the gateway, whose 3 s budget
         # may run out first while those retries back off, answers 503 or 504: both say "try later".
-        order = {"customer_id": customer, "items": [{"product_id": "espresso-beans", "quantity": 2}]}
-        assert_unavailable(shop.services["orders"].post("/orders", json=order, headers={"Idempotency-Key": keys[0]}))
+        order = {"items": [{"product_id": "espresso-beans", "quantity": 2}]}
+        headers = {"Idempotency-Key": keys[0], **shop.credentials[customer]}
+        assert_unavailable(shop.services["orders"].post("/orders", json=order, headers=headers))
         for key in keys:
             assert_unavailable(shop.place(key, customer), (503, 504))
         assert aws.refused[service] >= len(keys)
@@ -211,7 +220,7 @@ def test_while_aws_throttles_orders_fail_with_503_and_leave_nothing_half_written
 def test_through_an_aws_outage_orders_fail_with_503_and_work_again_without_restarts(private_moto):
     shop = Shop(private_moto)
     try:
-        customer = f"outage-{uuid.uuid4().hex[:8]}"
+        customer = shop.new_customer()
         assert shop.place(f"before-{uuid.uuid4().hex}", customer).status_code == 201
         processes = {name: service.process.pid for name, service in shop.services.items()}
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from tests.conftest import GENEROUS_RATE_LIMIT, STOREFRONT, storefront_env
+from tests.conftest import GENEROUS_RATE_LIMIT, STOREFRONT, sign_in, storefront_env
 from tests.processes import RoundRobinProxy, Service, free_port, wait_for
 
 DRAIN_SECONDS = "2"  # far longer than the proxy's 0.1 s readiness probe, as preStop sleeps are on EKS
@@ -30,9 +30,10 @@ ROLL_ORDER = ("catalog", "orders", "gateway", "fulfillment")
 class Traffic:
     """Steady requests to the gateway, each on a new connection (external clients come through a load
     balancer, which keeps its own connections to the replicas): place an order, read a product, read the
-    order back; every answer is recorded."""
+    order back, as one signed-in ``customer``; every answer is recorded."""
 
     url: str
+    customer: dict[str, str]
     rate: float = 25.0
     outcomes: list[tuple[str, int | str]] = field(default_factory=list)
     order_ids: list[str] = field(default_factory=list)
@@ -67,15 +68,15 @@ class Traffic:
         while not self._stop.wait(1 / self.rate):
             step += 1
             if step % 3 == 1:
-                order = {"customer_id": "rolling", "items": [{"product_id": "espresso-beans", "quantity": 1}]}
-                key = {"Idempotency-Key": f"rolling-{uuid.uuid4().hex}"}
-                answer = self._call("place order", "POST", "/api/orders", json=order, headers=key)
+                order = {"items": [{"product_id": "espresso-beans", "quantity": 1}]}
+                headers = {"Idempotency-Key": f"rolling-{uuid.uuid4().hex}", **self.customer}
+                answer = self._call("place order", "POST", "/api/orders", json=order, headers=headers)
                 if answer is not None and answer.status_code == 201:
                     self.order_ids.append(answer.json()["id"])
             elif step % 3 == 2:
                 self._call("get product", "GET", "/api/products/espresso-beans")
             elif self.order_ids:
-                self._call("get order", "GET", f"/api/orders/{self.order_ids[-1]}")
+                self._call("get order", "GET", f"/api/orders/{self.order_ids[-1]}", headers=self.customer)
 
 
 def in_rotation(proxy: RoundRobinProxy, port: int, wanted: bool = True) -> Callable[[], bool]:
@@ -87,9 +88,10 @@ def has_served(traffic: Traffic, count: int) -> Callable[[], bool]:
 
 
 def test_a_rolling_update_of_every_service_under_steady_traffic_fails_no_request(moto, redis_server):
-    envs, _ = storefront_env(
+    envs, aws_env = storefront_env(
         moto, redis_url=redis_server.url, common={"DRAIN_SECONDS": DRAIN_SECONDS}, gateway=GENEROUS_RATE_LIMIT
     )
+    customer = sign_in(aws_env)
     proxies = {name: RoundRobinProxy(int(envs[name]["PORT"])).start() for name in STOREFRONT}
     replicas: dict[str, Service] = {}
     retired: list[Service] = []
@@ -107,7 +109,7 @@ def test_a_rolling_update_of_every_service_under_steady_traffic_fails_no_request
         for name in STOREFRONT:
             replicas[name].wait_ready()
             wait_for(proxies[name].ready_replicas, message=f"{name} in its proxy's rotation")
-        traffic = Traffic(proxies["gateway"].url).start()
+        traffic = Traffic(proxies["gateway"].url, customer).start()
         wait_for(has_served(traffic, 30), timeout=30, message="traffic flowing")
 
         for name in ROLL_ORDER:
@@ -132,7 +134,9 @@ def test_a_rolling_update_of_every_service_under_steady_traffic_fails_no_request
             return [
                 order_id
                 for order_id in traffic.order_ids
-                if requests.get(f"{proxies['gateway'].url}/api/orders/{order_id}", timeout=5).json()["status"]
+                if requests.get(f"{proxies['gateway'].url}/api/orders/{order_id}", headers=customer, timeout=5).json()[
+                    "status"
+                ]
                 != "fulfilled"
             ]
 

@@ -46,8 +46,9 @@ def handling_seconds(gateway, route: str) -> tuple[float, float]:
 
 def test_a_catalog_slower_than_the_deadline_costs_product_calls_only_and_never_holds_gateway_threads(shop):
     gateway = shop.gateway
-    order = {"customer_id": "slow-catalog", "items": [{"product_id": "espresso-beans", "quantity": 1}]}
-    placed = gateway.post("/api/orders", json=order)
+    customer = shop.sign_in()
+    order = {"items": [{"product_id": "espresso-beans", "quantity": 1}]}
+    placed = gateway.post("/api/orders", json=order, headers=customer)
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["id"]
     assert requests.put(shop.catalog.url + "/chaos", json={"latency_seconds": CATALOG_LATENCY}, timeout=5).ok
@@ -70,7 +71,7 @@ def test_a_catalog_slower_than_the_deadline_costs_product_calls_only_and_never_h
         lookups = []
         for _ in range(10):
             began = time.monotonic()
-            answer = gateway.get(f"/api/orders/{order_id}", timeout=30)
+            answer = gateway.get(f"/api/orders/{order_id}", headers=customer, timeout=30)
             lookups.append((answer.status_code, time.monotonic() - began))
             time.sleep(0.2)
         in_flight_meanwhile = sum(caller.is_alive() for caller in callers)
@@ -107,9 +108,10 @@ def test_a_catalog_slower_than_the_deadline_costs_product_calls_only_and_never_h
 def test_orders_passes_a_catalog_that_says_later_on_as_503_not_502(shop):
     """A catalog answering 503 is "try again later": orders says the same, with Retry-After, and stores nothing."""
     assert requests.put(shop.catalog.url + "/chaos", json={"status": 503}, timeout=5).ok
-    order = {"customer_id": "catalog-later", "items": [{"product_id": "espresso-beans", "quantity": 1}]}
-    answer = shop.orders.post("/orders", json=order, headers={"Idempotency-Key": "catalog-later-1"})
+    customer = shop.sign_in()
+    order = {"items": [{"product_id": "espresso-beans", "quantity": 1}]}
+    answer = shop.orders.post("/orders", json=order, headers={"Idempotency-Key": "catalog-later-1", **customer})
     assert answer.status_code == 503, answer.text
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert int(answer.headers["Retry-After"]) >= 1
-    assert shop.orders.get("/customers/catalog-later/orders").json()["items"] == []
+    assert shop.orders.get("/orders", headers=customer).json()["items"] == []

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import sign_in_at
 from tests.processes import answers, free_port, wait_for
 
 SEAWAY = Path(sys.executable).with_name("seaway")
@@ -88,12 +89,14 @@ def test_up_runs_the_whole_storefront_an_order_is_fulfilled_and_ctrl_c_leaves_no
         items = wait_for(products, message="seeded products")
         assert {"espresso-beans", "burr-grinder"} <= {item["id"] for item in items}
         wait_for(lambda: all(answers(url + "/readyz") for url in urls.values()), message="every service ready")
-        order = {"customer_id": "c-up", "items": [{"product_id": "burr-grinder", "quantity": 1}]}
-        placed = requests.post(urls["gateway"] + "/api/orders", json=order, timeout=10)
+        ada = sign_in_at(urls["gateway"], "ada")  # a demo customer seeded in the emulator's user pool
+        order = {"items": [{"product_id": "burr-grinder", "quantity": 1}]}
+        placed = requests.post(urls["gateway"] + "/api/orders", json=order, headers=ada, timeout=10)
         assert placed.status_code == 201, placed.text
         wait_for(
             lambda: (
-                requests.get(urls["gateway"] + placed.headers["Location"], timeout=5).json()["status"] == "fulfilled"
+                requests.get(urls["gateway"] + placed.headers["Location"], headers=ada, timeout=5).json()["status"]
+                == "fulfilled"
             ),
             timeout=30,
             message="the order to be fulfilled",

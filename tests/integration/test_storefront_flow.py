@@ -1,5 +1,5 @@
 """The storefront end to end: gateway, catalog, orders and fulfillment under real gunicorn, over real HTTP,
-with SNS, SQS, S3 and DynamoDB in a moto server."""
+with SNS, SQS, S3, DynamoDB and the Cognito user pool in a moto server. Each test signs in a customer of its own."""
 
 from __future__ import annotations
 
@@ -10,48 +10,43 @@ import uuid
 
 import pytest
 
-from tests.conftest import aws_client
+from tests.conftest import aws_client, subject
 from tests.processes import wait_for
 
 PROBLEM = "application/problem+json"
 SERVER, CONSUMER = 2, 5  # OTLP span kinds
 
 
-def new_customer() -> str:
-    return f"c-{uuid.uuid4().hex[:12]}"
+def order_request(**changes) -> dict:
+    return {"items": [{"product_id": "espresso-beans", "quantity": 2}], **changes}
 
 
-def order_request(customer: str, **changes) -> dict:
-    return {"customer_id": customer, "items": [{"product_id": "espresso-beans", "quantity": 2}], **changes}
-
-
-def customer_orders(storefront, customer: str) -> list[dict]:
-    answer = storefront.gateway.get(f"/api/customers/{customer}/orders")
+def customer_orders(storefront, customer: dict[str, str]) -> list[dict]:
+    answer = storefront.gateway.get("/api/me/orders", headers=customer)
     assert answer.status_code == 200, answer.text
     return answer.json()["items"]
 
 
-def fulfilled(storefront, order_id: str) -> dict | None:
-    order = storefront.gateway.get(f"/api/orders/{order_id}").json()
+def fulfilled(storefront, order_id: str, customer: dict[str, str]) -> dict | None:
+    order = storefront.gateway.get(f"/api/orders/{order_id}", headers=customer).json()
     return order if order["status"] == "fulfilled" else None
 
 
 def test_an_order_placed_through_the_gateway_is_fulfilled_with_a_receipt_in_s3(storefront, moto):
-    customer = new_customer()
-    body = {
-        "customer_id": customer,
-        "items": [{"product_id": "espresso-beans", "quantity": 2}, {"product_id": "paper-filters", "quantity": 3}],
-    }
-    placed = storefront.gateway.post("/api/orders", json=body)
+    customer = storefront.sign_in()
+    body = {"items": [{"product_id": "espresso-beans", "quantity": 2}, {"product_id": "paper-filters", "quantity": 3}]}
+    placed = storefront.gateway.post("/api/orders", json=body, headers=customer)
     assert placed.status_code == 201, placed.text
     order = placed.json()
     assert placed.headers["Location"] == f"/api/orders/{order['id']}"
     assert placed.headers["Idempotency-Key"]  # made by the gateway when the client sends none
-    assert order["status"] == "placed" and order["customer_id"] == customer
+    assert order["status"] == "placed" and order["customer_id"] == subject(customer)
     assert order["total_cents"] == 2 * 2400 + 3 * 600 and order["currency"] == "USD"
     assert [line["unit_price_cents"] for line in order["items"]] == [2400, 600]
 
-    done = wait_for(lambda: fulfilled(storefront, order["id"]), timeout=20, message="the order to be fulfilled")
+    done = wait_for(
+        lambda: fulfilled(storefront, order["id"], customer), timeout=20, message="the order to be fulfilled"
+    )
     bucket = storefront.aws_env["RECEIPTS_BUCKET"]
     assert done["receipt"] == f"s3://{bucket}/receipts/{order['id']}.json"
     receipt = json.loads(
@@ -66,14 +61,14 @@ def test_an_order_placed_through_the_gateway_is_fulfilled_with_a_receipt_in_s3(s
 
 
 def test_the_same_post_with_the_same_idempotency_key_sent_concurrently_creates_one_order(storefront):
-    customer = new_customer()
+    customer = storefront.sign_in()
     key = f"key-{uuid.uuid4().hex}"
     answers, barrier = [], threading.Barrier(8)
 
     def place() -> None:
         barrier.wait()
         answers.append(
-            storefront.gateway.post("/api/orders", json=order_request(customer), headers={"Idempotency-Key": key})
+            storefront.gateway.post("/api/orders", json=order_request(), headers={"Idempotency-Key": key, **customer})
         )
 
     threads = [threading.Thread(target=place) for _ in range(8)]
@@ -87,18 +82,18 @@ def test_the_same_post_with_the_same_idempotency_key_sent_concurrently_creates_o
     assert all(a.headers.get("Idempotent-Replayed") == "true" for a in answers if a.status_code == 200)
     assert len(customer_orders(storefront, customer)) == 1
 
-    again = storefront.gateway.post("/api/orders", json=order_request(customer), headers={"Idempotency-Key": key})
+    again = storefront.gateway.post("/api/orders", json=order_request(), headers={"Idempotency-Key": key, **customer})
     assert again.status_code == 200 and again.json()["id"] == answers[0].json()["id"]
     assert len(customer_orders(storefront, customer)) == 1
 
 
 def test_the_same_idempotency_key_with_another_body_is_refused_and_creates_nothing(storefront):
-    customer = new_customer()
+    customer = storefront.sign_in()
     key = f"key-{uuid.uuid4().hex}"
-    first = storefront.gateway.post("/api/orders", json=order_request(customer), headers={"Idempotency-Key": key})
+    first = storefront.gateway.post("/api/orders", json=order_request(), headers={"Idempotency-Key": key, **customer})
     assert first.status_code == 201
-    other = order_request(customer, items=[{"product_id": "travel-mug", "quantity": 1}])
-    refused = storefront.gateway.post("/api/orders", json=other, headers={"Idempotency-Key": key})
+    other = order_request(items=[{"product_id": "travel-mug", "quantity": 1}])
+    refused = storefront.gateway.post("/api/orders", json=other, headers={"Idempotency-Key": key, **customer})
     assert refused.status_code == 422 and refused.headers["Content-Type"] == PROBLEM
     assert "Idempotency-Key" in refused.json()["detail"]
     assert len(customer_orders(storefront, customer)) == 1
@@ -108,7 +103,7 @@ def test_the_same_idempotency_key_with_another_body_is_refused_and_creates_nothi
     ("send", "status"),
     [
         (dict(data="{not json", headers={"Content-Type": "application/json"}), 400),
-        (dict(data="customer_id=x", headers={"Content-Type": "application/x-www-form-urlencoded"}), 415),
+        (dict(data="items=x", headers={"Content-Type": "application/x-www-form-urlencoded"}), 415),
         (dict(json={"items": [{"product_id": "espresso-beans", "quantity": "2"}]}), 422),
         (dict(json={"items": [{"product_id": "espresso-beans", "quantity": -1}]}), 422),
         (dict(json={"items": [{"product_id": "espresso-beans", "quantity": 0}]}), 422),
@@ -137,10 +132,8 @@ def test_the_same_idempotency_key_with_another_body_is_refused_and_creates_nothi
     ],
 )
 def test_bad_input_at_the_gateway_gets_problem_json_and_creates_nothing(storefront, send, status):
-    customer = new_customer()
-    if "json" in send:
-        send = {**send, "json": {"customer_id": customer, **send["json"]}}
-    answer = storefront.gateway.post("/api/orders", **send)
+    customer = storefront.sign_in()
+    answer = storefront.gateway.post("/api/orders", **{**send, "headers": {**send.get("headers", {}), **customer}})
     assert answer.status_code == status, answer.text
     assert answer.headers["Content-Type"] == PROBLEM
     problem = answer.json()
@@ -150,8 +143,9 @@ def test_bad_input_at_the_gateway_gets_problem_json_and_creates_nothing(storefro
 
 
 def test_unknown_orders_products_and_routes_are_problem_json(storefront):
+    customer = storefront.sign_in()
     for path in ("/api/orders/o-nothing", "/api/products/no-such-product", "/api/products/Bad!Id", "/api/nothing"):
-        answer = storefront.gateway.get(path)
+        answer = storefront.gateway.get(path, headers=customer)
         assert answer.status_code == 404, path
         assert answer.headers["Content-Type"] == PROBLEM
     assert storefront.gateway.get("/api/products", params={"limit": "0"}).status_code == 400
@@ -159,13 +153,16 @@ def test_unknown_orders_products_and_routes_are_problem_json(storefront):
 
 def test_one_trace_follows_an_order_from_the_gateway_through_sns_and_sqs_to_fulfillment(storefront, otlp_receiver):
     trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
+    customer = storefront.sign_in()
     placed = storefront.gateway.post(
         "/api/orders",
-        json=order_request(new_customer()),
-        headers={"traceparent": f"00-{trace_id}-{parent}-01"},
+        json=order_request(),
+        headers={"traceparent": f"00-{trace_id}-{parent}-01", **customer},
     )
     assert placed.status_code == 201
-    wait_for(lambda: fulfilled(storefront, placed.json()["id"]), timeout=20, message="the order to be fulfilled")
+    wait_for(
+        lambda: fulfilled(storefront, placed.json()["id"], customer), timeout=20, message="the order to be fulfilled"
+    )
 
     def consumed() -> list[dict] | None:
         spans = otlp_receiver.trace(trace_id)

@@ -90,8 +90,9 @@ def test_one_order_through_the_gateway_is_one_trace_over_four_services_with_unbr
     storefront, otlp_receiver
 ):
     trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
-    order = {"customer_id": f"c-{uuid.uuid4().hex[:12]}", "items": [{"product_id": "espresso-beans", "quantity": 1}]}
-    placed = storefront.gateway.post("/api/orders", json=order, headers={"traceparent": f"00-{trace_id}-{parent}-01"})
+    order = {"items": [{"product_id": "espresso-beans", "quantity": 1}]}
+    headers = {"traceparent": f"00-{trace_id}-{parent}-01", **storefront.sign_in()}
+    placed = storefront.gateway.post("/api/orders", json=order, headers=headers)
     assert placed.status_code == 201, placed.text
 
     def complete() -> list[dict] | None:

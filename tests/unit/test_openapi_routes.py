@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from seaway.service import discover, load_object, resource_env, resource_value, url_env
+from seaway.service import auth_env, cognito_issuer, discover, load_object, resource_env, resource_value, url_env
 
 # The kit's own routes (and its opt-in fault injection), documented by the kit, not by each service.
 KIT_PATHS = {"/livez", "/readyz", "/metrics", "/openapi.json", "/chaos"}
@@ -23,6 +23,7 @@ ENV = {
         for resource in service.resources
     },
     **{url_env(name): f"http://{name}.invalid" for name in discover()},
+    **auth_env(cognito_issuer("us-east-1", "us-east-1_Example"), ["example-client"]),  # never fetched here
     "CONSUME_EVENTS": "false",
     "SEED_PRODUCTS": "false",
     "AWS_REGION": "us-east-1",

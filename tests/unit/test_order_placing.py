@@ -18,7 +18,6 @@ PRODUCTS = {
     "tea": {"id": "tea", "name": "Tea", "price_cents": 500, "currency": "USD"},
 }
 REQUEST = {
-    "customer_id": "ada",
     "items": [{"product_id": "beans", "quantity": 2}, {"product_id": "mug", "quantity": 1}],
 }
 
@@ -87,7 +86,7 @@ def parts():
 
 def test_an_order_is_priced_by_the_catalog_stored_and_announced(parts):
     placing, store, _, publisher = parts
-    placed = placing.place(REQUEST, key="k1")
+    placed = placing.place("ada", REQUEST, key="k1")
     assert placed.created
     assert placed.order["total_cents"] == 2 * 1200 + 800 and placed.order["currency"] == "EUR"
     assert [line["name"] for line in placed.order["items"]] == ["Beans", "Mug"]
@@ -99,45 +98,54 @@ def test_an_order_is_priced_by_the_catalog_stored_and_announced(parts):
 
 def test_the_same_key_and_body_replay_the_first_order_without_a_second_event(parts):
     placing, store, _, publisher = parts
-    first = placing.place(REQUEST, key="k1")
-    again = placing.place(REQUEST, key="k1")
+    first = placing.place("ada", REQUEST, key="k1")
+    again = placing.place("ada", REQUEST, key="k1")
     assert not again.created and again.order["id"] == first.order["id"]
     assert len(store.items) == 1 and len(publisher.events) == 1
 
 
 def test_the_same_key_with_another_body_is_a_422(parts):
     placing, *_ = parts
-    placing.place(REQUEST, key="k1")
+    placing.place("ada", REQUEST, key="k1")
     with pytest.raises(Problem) as raised:
-        placing.place({**REQUEST, "customer_id": "bob"}, key="k1")
+        placing.place("ada", {"items": [{"product_id": "mug", "quantity": 3}]}, key="k1")
     assert raised.value.status == 422
+
+
+def test_a_key_is_the_customers_own_so_another_customer_with_it_places_another_order(parts):
+    placing, store, _, publisher = parts
+    ada = placing.place("ada", REQUEST, key="k1")
+    grace = placing.place("grace", REQUEST, key="k1")
+    assert grace.created and grace.order["id"] != ada.order["id"]
+    assert {order["customer_id"] for order in store.items.values()} == {"ada", "grace"}
+    assert len(publisher.events) == 2
 
 
 def test_an_order_whose_event_cannot_be_published_is_withdrawn_and_a_retry_places_it(parts):
     placing, store, _, publisher = parts
     publisher.failing = True
     with pytest.raises(ClientError):
-        placing.place(REQUEST, key="k1")
+        placing.place("ada", REQUEST, key="k1")
     assert store.items == {}
     publisher.failing = False
-    placed = placing.place(REQUEST, key="k1")
+    placed = placing.place("ada", REQUEST, key="k1")
     assert placed.created and len(publisher.events) == 1
 
 
 def test_a_replay_publishes_an_order_left_unpublished(parts):
     placing, store, _, publisher = parts
-    order_id = order_id_for("k1")
-    placing.place(REQUEST, key="k1")
+    order_id = order_id_for("ada", "k1")
+    placing.place("ada", REQUEST, key="k1")
     store.items[order_id]["published"] = False  # the publish of the first request failed and so did its withdrawal
     publisher.events.clear()
-    placing.place(REQUEST, key="k1")
+    placing.place("ada", REQUEST, key="k1")
     assert len(publisher.events) == 1 and store.items[order_id]["published"] is True
 
 
 def test_without_a_key_every_request_is_a_new_order(parts):
     placing, store, *_ = parts
-    placing.place(REQUEST, key=None)
-    placing.place(REQUEST, key=None)
+    placing.place("ada", REQUEST, key=None)
+    placing.place("ada", REQUEST, key=None)
     assert len(store.items) == 2
 
 
@@ -152,7 +160,7 @@ def test_without_a_key_every_request_is_a_new_order(parts):
 def test_orders_the_catalog_cannot_price_are_refused_and_nothing_is_stored(parts, items, status):
     placing, store, _, publisher = parts
     with pytest.raises(Problem) as raised:
-        placing.place({"customer_id": "ada", "items": items}, key="k1")
+        placing.place("ada", {"items": items}, key="k1")
     assert raised.value.status == status
     assert store.items == {} and publisher.events == []
 
@@ -161,6 +169,6 @@ def test_a_catalog_that_says_later_is_a_503_with_its_retry_after(parts):
     placing, store, catalog, _ = parts
     catalog.down = True
     with pytest.raises(Problem) as raised:
-        placing.place(REQUEST, key="k1")
+        placing.place("ada", REQUEST, key="k1")
     assert raised.value.status == 503 and raised.value.headers["Retry-After"] == "2"
     assert store.items == {}

@@ -1,5 +1,10 @@
 """The public REST API under ``/api``: products from the catalog, orders from orders.
 
+Products are anonymous; orders are the signed-in customer's. The kit has verified the customer's token before an
+order handler runs (the operation's ``security`` in openapi.yaml), and the gateway passes that token on to
+orders, which verifies it again: orders trusts a token it checked itself, not a header the gateway could be
+tricked into setting, and a caller that reached orders some other way gains nothing.
+
 Each handler makes one call through the kit's client and relays the answer; the kit has checked the input
 against the OpenAPI document (ids, limits, the Idempotency-Key) before the handler runs. A peer that
 is down costs only the routes that need it: with the catalog down, product routes fail fast (503 from its
@@ -13,6 +18,7 @@ import uuid
 import requests
 from flask import Blueprint, Response, request
 
+import seaway
 from seaway import Problem, json_body, params
 from seaway.client import ServiceClient
 from storefront.gateway.ratelimit import RateLimiter, retry_after
@@ -21,7 +27,10 @@ from storefront.gateway.ratelimit import RateLimiter, retry_after
 _RELAYED_HEADERS = ("Retry-After", "Idempotent-Replayed")
 
 
-def blueprint(catalog: ServiceClient, orders: ServiceClient, limiter: RateLimiter) -> Blueprint:
+def blueprint(
+    catalog: ServiceClient, orders: ServiceClient, limiter: RateLimiter, sign_in: dict[str, str]
+) -> Blueprint:
+    """``sign_in``: where customers get their tokens (served at /api/sign-in for the web page)."""
     api = Blueprint("api", __name__, url_prefix="/api")
 
     @api.before_request
@@ -48,12 +57,18 @@ def blueprint(catalog: ServiceClient, orders: ServiceClient, limiter: RateLimite
         """One product."""
         return relay(catalog.get(f"/products/{product_id}"))
 
+    @api.get("/sign-in")
+    def sign_in_settings():
+        """Where the web page signs customers in: Cognito's endpoint and the app client."""
+        return sign_in
+
     @api.post("/orders")
     def place_order():
-        """Place an order. The Idempotency-Key is passed on, or made here, so our own retries are safe."""
+        """Place the customer's order. The Idempotency-Key is passed on, or made here, so our own retries are safe."""
         body = json_body("OrderRequest")
         key = params().get("Idempotency-Key") or uuid.uuid4().hex
-        answer = orders.post("/orders", json=body, headers={"Idempotency-Key": key}, idempotent=True)
+        headers = {"Idempotency-Key": key, **seaway.customer().bearer()}
+        answer = orders.post("/orders", json=body, headers=headers, idempotent=True)
         response = relay(answer)
         response.headers["Idempotency-Key"] = key
         if answer.status_code in (200, 201):
@@ -62,13 +77,13 @@ def blueprint(catalog: ServiceClient, orders: ServiceClient, limiter: RateLimite
 
     @api.get("/orders/<order_id>")
     def get_order(order_id: str):
-        """One order, with its status."""
-        return relay(orders.get(f"/orders/{order_id}"))
+        """One of the customer's orders, with its status (orders answers 404 for another's)."""
+        return relay(orders.get(f"/orders/{order_id}", headers=seaway.customer().bearer()))
 
-    @api.get("/customers/<customer_id>/orders")
-    def customer_orders(customer_id: str):
-        """A customer's orders, newest first."""
-        return relay(orders.get(f"/customers/{customer_id}/orders", params={"limit": params()["limit"]}))
+    @api.get("/me/orders")
+    def my_orders():
+        """The customer's orders, newest first."""
+        return relay(orders.get("/orders", params={"limit": params()["limit"]}, headers=seaway.customer().bearer()))
 
     return api
 

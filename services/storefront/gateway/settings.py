@@ -16,3 +16,6 @@ class Settings(ClientSettings):
     rate_limit_per_second: float = setting(20.0, minimum=0.001, maximum=1_000_000)
     # ...and may burst up to this many at once.
     rate_limit_burst: int = setting(40, minimum=1, maximum=1_000_000)
+    # Where the web page signs customers in (Cognito's endpoint, as the browser reaches it); by default the
+    # emulator's when AUTH_JWKS_URL points at one, else the pool's region's (storefront.gateway.page).
+    sign_in_endpoint: str | None = setting(None)

@@ -1,7 +1,8 @@
 """Placing an order: priced by the catalog, stored once per idempotency key, announced as ``order.placed``.
 
-- The order id is derived from the Idempotency-Key, so one conditional write makes concurrent retries of the
-  same request one order; the same key with another body is a 422.
+- The order id is derived from the customer and the Idempotency-Key, so one conditional write makes concurrent
+  retries of the same request one order; the same key with another body is a 422. A key is the customer's own:
+  another customer sending the same key places an order of their own, and learns nothing of the first.
 - A replay (same key, same body) returns the first order, and publishes its event if that failed before.
 - An order whose event cannot be published is withdrawn before the client hears 503, so none stays behind
   without its event when the client gives up (a retry with the same key places it again).
@@ -37,10 +38,10 @@ class OrderPlacing:
         self.catalog = catalog
         self.publish = publish
 
-    def place(self, request: dict[str, Any], key: str | None) -> Placed:
-        """Place the order ``request`` (an ``OrderCreate`` body) under the idempotency ``key``, if any."""
+    def place(self, customer_id: str, request: dict[str, Any], key: str | None) -> Placed:
+        """Place ``customer_id``'s order ``request`` (an ``OrderCreate`` body) under the idempotency ``key``, if any."""
         fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
-        order_id = order_id_for(key)
+        order_id = order_id_for(customer_id, key)
         if key is not None:
             existing = self.store.find(order_id)
             if existing is not None:
@@ -49,7 +50,7 @@ class OrderPlacing:
         now = dynamodb.now()
         order = {
             "id": order_id,
-            "customer_id": request["customer_id"],
+            "customer_id": customer_id,
             "items": items,
             "total_cents": total,
             "currency": currency,
@@ -90,11 +91,12 @@ class OrderPlacing:
         )
 
 
-def order_id_for(key: str | None) -> str:
-    """From the idempotency key when there is one (so one key can only ever name one order)."""
+def order_id_for(customer_id: str, key: str | None) -> str:
+    """From the customer and the idempotency key when there is one (so one customer's key can only ever name one
+    order, and two customers' keys never the same)."""
     if key is None:
         return "o-" + uuid.uuid4().hex[:24]
-    return "o-" + hashlib.sha256(f"idempotency-key:{key}".encode()).hexdigest()[:24]
+    return "o-" + hashlib.sha256(json.dumps(["idempotency-key", customer_id, key]).encode()).hexdigest()[:24]
 
 
 def price(catalog: ServiceClient, wanted: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, str]:

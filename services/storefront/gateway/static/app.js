@@ -1,24 +1,89 @@
-// The storefront page: products from /api/products, orders to /api/orders, status polled until fulfilled.
+// The storefront page: products from /api/products; a customer signs in against the user pool (Cognito's
+// InitiateAuth, USER_PASSWORD_AUTH, at the endpoint /api/sign-in names), then places orders to /api/orders and
+// lists them from /api/me/orders with the access token; an order's status is polled until fulfilled.
+// The token lives in this page's memory only (never in localStorage or a cookie): a reload or sign-out forgets it.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const customer = $("customer");
 const placeButton = $("place-order");
 const statusLine = $("order-status");
 
-customer.value = localStorage.getItem("customer") || "web-" + Math.random().toString(36).slice(2, 10);
-customer.addEventListener("change", () => {
-  localStorage.setItem("customer", customer.value);
-  loadOrders();
-});
+let session = null; // {username, token} while a customer is signed in
+let productsLoaded = false;
 
 async function api(path, options = {}) {
-  const answer = await fetch(path, options);
+  const headers = { ...(options.headers || {}) };
+  if (session) headers.Authorization = `Bearer ${session.token}`;
+  const answer = await fetch(path, { ...options, headers });
   const body = await answer.json().catch(() => ({}));
+  if (answer.status === 401 && session) {
+    signedOut("Your session has ended; sign in again.");
+  }
   if (!answer.ok) {
     throw new Error(body.detail || body.title || `HTTP ${answer.status}`);
   }
   return body;
+}
+
+// One call of the user pool's API, as the AWS SDKs make it (this action needs no AWS credentials).
+async function cognito(settings, action, request) {
+  const answer = await fetch(settings.endpoint, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-amz-json-1.1",
+      "X-Amz-Target": `AWSCognitoIdentityProviderService.${action}`,
+    },
+    body: JSON.stringify(request),
+  });
+  const body = await answer.json().catch(() => ({}));
+  if (!answer.ok) {
+    throw new Error(body.message || body.__type || `HTTP ${answer.status}`);
+  }
+  return body;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const username = $("username").value.trim();
+  const button = $("sign-in-button");
+  button.disabled = true;
+  $("sign-in-error").textContent = "";
+  try {
+    const settings = await api("/api/sign-in");
+    const answer = await cognito(settings, "InitiateAuth", {
+      AuthFlow: "USER_PASSWORD_AUTH",
+      ClientId: settings.client_id,
+      AuthParameters: { USERNAME: username, PASSWORD: $("password").value },
+    });
+    if (!answer.AuthenticationResult) {
+      throw new Error(`this account needs ${answer.ChallengeName || "another step"} first`);
+    }
+    session = { username, token: answer.AuthenticationResult.AccessToken };
+    $("password").value = "";
+    $("customer").textContent = username;
+    $("sign-in").hidden = true;
+    $("signed-in").hidden = false;
+    placeButton.disabled = !productsLoaded;
+    statusLine.textContent = "";
+    delete statusLine.dataset.status;
+    loadOrders();
+  } catch (error) {
+    $("sign-in-error").textContent = `Sign-in failed: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function signedOut(message = "Sign in to place an order.") {
+  session = null;
+  $("sign-in").hidden = false;
+  $("signed-in").hidden = true;
+  $("customer").textContent = "";
+  $("orders").replaceChildren();
+  placeButton.disabled = true;
+  statusLine.textContent = message;
+  delete statusLine.dataset.status;
+  delete statusLine.dataset.orderId;
 }
 
 function money(cents, currency) {
@@ -47,7 +112,8 @@ async function loadProducts() {
       }),
     );
     $("products-error").textContent = "";
-    placeButton.disabled = false;
+    productsLoaded = true;
+    placeButton.disabled = !session;
   } catch (error) {
     $("products-error").textContent = `Products are unavailable: ${error.message}`;
   }
@@ -73,13 +139,14 @@ async function placeOrder() {
   const request = {
     method: "POST",
     headers: { "Content-Type": "application/json", "Idempotency-Key": key },
-    body: JSON.stringify({ customer_id: customer.value, items }),
+    body: JSON.stringify({ items }),
   };
   try {
     let order;
     try {
       order = await api("/api/orders", request);
     } catch (error) {
+      if (!session) throw error;
       order = await api("/api/orders", request); // once more, safely: same Idempotency-Key
     }
     showStatus(order);
@@ -88,16 +155,16 @@ async function placeOrder() {
     statusLine.dataset.status = "failed";
     statusLine.textContent = `The order failed: ${error.message}`;
   } finally {
-    placeButton.disabled = false;
+    placeButton.disabled = !session;
     loadOrders();
   }
 }
 
 async function watch(orderId) {
-  for (let attempt = 0; attempt < 120; attempt++) {
+  for (let attempt = 0; attempt < 120 && session; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const order = await api(`/api/orders/${encodeURIComponent(orderId)}`).catch(() => null);
-    if (order) {
+    if (order && session) {
       showStatus(order);
       if (order.status === "fulfilled") return;
     }
@@ -106,8 +173,12 @@ async function watch(orderId) {
 
 async function loadOrders() {
   const list = $("orders");
+  if (!session) {
+    list.replaceChildren();
+    return;
+  }
   try {
-    const page = await api(`/api/customers/${encodeURIComponent(customer.value)}/orders`);
+    const page = await api("/api/me/orders");
     list.replaceChildren(
       ...page.items.map((order) => {
         const item = document.createElement("li");
@@ -122,6 +193,7 @@ async function loadOrders() {
   }
 }
 
+$("sign-in").addEventListener("submit", signIn);
+$("sign-out").addEventListener("click", () => signedOut());
 placeButton.addEventListener("click", placeOrder);
 loadProducts();
-loadOrders();
