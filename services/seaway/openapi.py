@@ -37,6 +37,16 @@ def load(package: str, filename: str = "openapi.yaml") -> dict[str, Any]:
     return yaml.safe_load(resources.files(package).joinpath(filename).read_text(encoding="utf-8"))
 
 
+def of_service(app_spec: str) -> dict[str, Any]:
+    """The document shipped beside a declared service's app (``Service.app``, e.g.
+    ``"storefront.orders.app:create_app()"`` -> ``storefront.orders``'s openapi.yaml); ``{}`` when it has none."""
+    package = app_spec.partition(":")[0].rpartition(".")[0]
+    try:
+        return load(package)
+    except (FileNotFoundError, ModuleNotFoundError):
+        return {}
+
+
 def install(app: Flask, document: dict[str, Any]) -> None:
     """Serve ``document`` and hold requests to it; a document with secured operations needs AUTH_* settings."""
     contract = _Contract(document)

@@ -221,6 +221,39 @@ def user_pool_name(service: Service, pool: UserPool) -> str:
     return f"{service.part_of}-{pool.name}"
 
 
+def user_pool_definition() -> dict:
+    """The pool as CreateUserPool and CloudFormation's ``AWS::Cognito::UserPool`` both describe it (without its
+    name): customers are created by an administrator (no self sign-up), usernames are case-insensitive, passwords
+    of 12 characters or more."""
+    return {
+        "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+        "UsernameConfiguration": {"CaseSensitive": False},
+        "Policies": {
+            "PasswordPolicy": {
+                "MinimumLength": 12,
+                "RequireUppercase": True,
+                "RequireLowercase": True,
+                "RequireNumbers": True,
+                "RequireSymbols": False,
+            }
+        },
+    }
+
+
+def app_client_definition() -> dict:
+    """The app client as CreateUserPoolClient and ``AWS::Cognito::UserPoolClient`` both describe it (without its
+    name and pool): no secret (a browser cannot keep one), sign-in with username and password, tokens for an hour,
+    no hint whether a username exists."""
+    return {
+        "GenerateSecret": False,
+        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        "PreventUserExistenceErrors": "ENABLED",
+        "AccessTokenValidity": 60,
+        "IdTokenValidity": 60,
+        "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes"},
+    }
+
+
 def cognito_issuer(region: str, pool_id: str) -> str:
     """The ``iss`` of a pool's tokens, the same in the emulator as in AWS:
     ``https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123``."""

@@ -16,6 +16,11 @@ what the service's declarations need, on those resources only:
   authorises ``HeadBucket``, the readiness check)
 - every service -> ``cloudwatch:PutMetricData``, only into :func:`cloudwatch_namespace`
 
+The application's user pool (:class:`~seaway.service.UserPool`) becomes an ``AWS::Cognito::UserPool`` with its
+app client, as the emulator has them (:func:`~seaway.service.user_pool_definition`); the stack's outputs
+``UserPoolId``, ``UserPoolClientId`` and ``UserPoolIssuer`` are what the charts' ``global.auth`` takes. No role
+needs a Cognito permission: services verify tokens against the pool's public keys.
+
 KEDA's operator, which scales a consumer on its queue's depth (the chart's ``autoscaling.sqs``, a
 TriggerAuthentication with ``podIdentity.provider: aws``), gets a role of its own here too: only
 ``sqs:GetQueueAttributes`` on the declared queues, through a Pod Identity association for its ServiceAccount.
@@ -31,7 +36,20 @@ from typing import Any
 
 import yaml
 
-from seaway.service import Bucket, Queue, Service, Table, Topic, dead_letter_name, physical_name, table_definition
+from seaway.service import (
+    Bucket,
+    Queue,
+    Service,
+    Table,
+    Topic,
+    UserPool,
+    app_client_definition,
+    dead_letter_name,
+    physical_name,
+    table_definition,
+    user_pool_definition,
+    user_pool_name,
+)
 
 # Data-plane actions only, no table or index administration. DeleteItem: the events kit un-claims an event
 # whose handler failed, and orders withdraws an order whose event could not be published.
@@ -118,6 +136,11 @@ def template(services: Mapping[str, Service]) -> dict[str, Any]:
                 _queue(resources, outputs, service, resource, topics)
             elif isinstance(resource, Bucket):
                 _bucket(resources, outputs, service, resource)
+    pools = [(service, service.user_pool) for service in services.values() if service.user_pool is not None]
+    if len(pools) > 1:
+        raise ValueError(f"one user pool per application: {', '.join(s.name for s, _ in pools)} each declare one")
+    for service, pool in pools:
+        _user_pool(resources, outputs, service, pool)
     if any(service.redis for service in services.values()):
         _cache(resources, outputs, part_of)
     for service in services.values():
@@ -211,6 +234,33 @@ def _table(resources: dict, outputs: dict, service: Service, table: Table) -> No
         "Properties": properties,
     }
     outputs[name] = {"Description": f"{service.name}: {table.name} table", "Value": {"Ref": name}}
+
+
+def _user_pool(resources: dict, outputs: dict, service: Service, pool: UserPool) -> None:
+    """The pool (kept when the stack goes: it holds the customers) and its app client; no demo customers."""
+    name, client = logical_id(pool.name, "user-pool"), logical_id(pool.name, "user-pool-client")
+    physical = user_pool_name(service, pool)
+    resources[name] = {
+        "Type": "AWS::Cognito::UserPool",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "UserPoolName": physical,
+            **user_pool_definition(),
+            "DeletionProtection": "ACTIVE",
+            "UserPoolTags": {tag["Key"]: tag["Value"] for tag in _tags(service)},
+        },
+    }
+    resources[client] = {
+        "Type": "AWS::Cognito::UserPoolClient",
+        "Properties": {"ClientName": physical, "UserPoolId": {"Ref": name}, **app_client_definition()},
+    }
+    outputs["UserPoolId"] = {"Description": f"{service.name}: the {pool.name} user pool", "Value": {"Ref": name}}
+    outputs["UserPoolClientId"] = {"Description": f"{service.name}: its app client", "Value": {"Ref": client}}
+    outputs["UserPoolIssuer"] = {
+        "Description": "The iss of the pool's tokens (the charts' global.auth.issuer)",
+        "Value": {"Fn::Sub": f"https://cognito-idp.${{AWS::Region}}.amazonaws.com/${{{name}}}"},
+    }
 
 
 def _topic(resources: dict, outputs: dict, service: Service, topic: Topic) -> None:

@@ -28,6 +28,7 @@ from seaway.service import (
     Service,
     Table,
     Topic,
+    app_client_definition,
     auth_env,
     cognito_issuer,
     dead_letter_name,
@@ -35,6 +36,7 @@ from seaway.service import (
     resource_env,
     resource_value,
     table_definition,
+    user_pool_definition,
     user_pool_name,
 )
 
@@ -116,37 +118,6 @@ def create_user_pool(services: Iterable[Service]) -> Pool | None:
     return Pool(pool_id, client_id, env, pool.demo_customers)
 
 
-def user_pool_definition() -> dict:
-    """The pool as CreateUserPool and CloudFormation's ``AWS::Cognito::UserPool`` both describe it: customers are
-    created by an administrator (no self sign-up), usernames are case-insensitive, passwords of 12 or more."""
-    return {
-        "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
-        "UsernameConfiguration": {"CaseSensitive": False},
-        "Policies": {
-            "PasswordPolicy": {
-                "MinimumLength": 12,
-                "RequireUppercase": True,
-                "RequireLowercase": True,
-                "RequireNumbers": True,
-                "RequireSymbols": False,
-            }
-        },
-    }
-
-
-def app_client_definition() -> dict:
-    """The app client as CreateUserPoolClient and ``AWS::Cognito::UserPoolClient`` both describe it: no secret
-    (a browser cannot keep one), sign-in with username and password, tokens for an hour."""
-    return {
-        "GenerateSecret": False,
-        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        "PreventUserExistenceErrors": "ENABLED",
-        "AccessTokenValidity": 60,
-        "IdTokenValidity": 60,
-        "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes"},
-    }
-
-
 def add_customer(pool_id: str, username: str, password: str) -> None:
     """A customer who can sign in at once with ``password`` (no temporary password, no invitation)."""
     cognito = aws.client("cognito-idp")
@@ -184,12 +155,7 @@ def demo_customers() -> tuple[tuple[str, str], ...]:
 
 def verifies_tokens(service: Service) -> bool:
     """Whether the service's OpenAPI document (``openapi.yaml`` in its package) has secured operations."""
-    package = service.app.partition(":")[0].rpartition(".")[0]
-    try:
-        document = openapi.load(package)
-    except (FileNotFoundError, ModuleNotFoundError):
-        return False
-    return bool(auth.secured_operations(document))
+    return bool(auth.secured_operations(openapi.of_service(service.app)))
 
 
 def sign_in_lines(services: Iterable[Service], environments: Mapping[str, Mapping[str, str]]) -> list[str]:

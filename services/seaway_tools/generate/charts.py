@@ -10,18 +10,24 @@
 
 The identity is what the declaration says, nothing more: name, component, callers, calls (``{name, env, url}``),
 AWS resources (``{kind, name, env, physicalName, value}``, with placeholders for what only a deployment knows),
-redis, and the queue KEDA scales on. Defaults stay in ``charts/seaway-service/values.yaml``, once.
+redis, the queue KEDA scales on, and, for a service whose OpenAPI document (``openapi.yaml`` beside its
+declaration) has operations with ``security``, ``auth`` (``enabled`` and the ``requiredPaths`` where the mesh
+requires a token, in Istio's path syntax: :func:`required_paths`). Defaults stay in
+``charts/seaway-service/values.yaml``, once.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from seaway import openapi
+from seaway.auth import secured_operations
 from seaway.service import (
     ACCOUNT,
     REGION,
@@ -52,9 +58,33 @@ def component(service: Service, callers: tuple[str, ...]) -> str:
     return "api"
 
 
-def identity(service: Service, services: Mapping[str, Service]) -> dict[str, Any]:
+def required_paths(document: Mapping[str, Any]) -> list[dict[str, list[str]]]:
+    """Where the mesh requires a token, from the document's secured operations, as Istio matches paths: a path
+    template becomes a prefix up to its first parameter (``/api/orders/{order_id}`` -> ``/api/orders/*``); one
+    entry per set of methods (GET brings HEAD, which Flask answers with the GET handler)."""
+    methods: dict[str, set[str]] = {}
+    for path, method in secured_operations(document):
+        istio = re.sub(r"\{[^}]*\}.*$", "*", path)
+        methods.setdefault(istio, set()).update({method, "HEAD"} if method == "GET" else {method})
+    grouped: dict[tuple[str, ...], list[str]] = {}
+    for path, verbs in sorted(methods.items()):
+        grouped.setdefault(tuple(sorted(verbs)), []).append(path)
+    return [{"paths": paths, "methods": list(verbs)} for verbs, paths in sorted(grouped.items())]
+
+
+def openapi_document(root: Path, declared: Declared) -> dict[str, Any]:
+    """The service's OpenAPI document beside its declaration; none (``{}``) when it has none."""
+    path = Path(root) / declared.folder / "openapi.yaml"
+    return yaml.safe_load(path.read_text()) if path.is_file() else {}
+
+
+def identity(
+    service: Service, services: Mapping[str, Service], document: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A service's values in the umbrella: what its declaration says, named by seaway.service; its callers are
-    the ones it names and every service that declares it calls this one (seaway.service.callers_of)."""
+    the ones it names and every service that declares it calls this one (seaway.service.callers_of); from its
+    OpenAPI ``document`` (by default the one its installed package ships), where it requires a customer's token
+    (``auth``)."""
     callers = callers_of(service.name, services)
     values: dict[str, Any] = {
         "enabled": True,
@@ -80,6 +110,9 @@ def identity(service: Service, services: Mapping[str, Service]) -> dict[str, Any
         values["restrictedPaths"] = [
             {"paths": list(r.paths), "callers": list(r.callers)} for r in service.restricted_paths
         ]
+    required = required_paths(openapi.of_service(service.app) if document is None else document)
+    if required:
+        values["auth"] = {"enabled": True, "requiredPaths": required}
     queues = [r.name for r in service.resources if isinstance(r, Queue)]
     if queues:
         # KEDA (when autoscaling.sqs.enabled) scales on the depth of the first queue the service consumes.
@@ -112,7 +145,9 @@ def _chart(root: Path, services: Mapping[str, Declared]) -> str:
 
 def _values(root: Path, services: Mapping[str, Declared]) -> str:
     declared = {name: entry.service for name, entry in services.items()}
-    blocks = {name: identity(service, declared) for name, service in declared.items()}
+    blocks = {
+        name: identity(entry.service, declared, openapi_document(root, entry)) for name, entry in services.items()
+    }
     return regions.replace(root / UMBRELLA / "values.yaml", _yaml(blocks))
 
 
@@ -147,7 +182,8 @@ def _standalone(root: Path, services: Mapping[str, Declared]) -> dict[Path, str]
             f"#   helm upgrade --install {name} charts/{LIBRARY} -n <namespace> -f {alone}"
             f" [-f {UMBRELLA}/services/{name}.<target>.yaml]\n"
         )
-        values = {**identity(declared.service, every), "global": umbrella.get("global", {})}
+        document = openapi_document(root, declared)
+        values = {**identity(declared.service, every, document), "global": umbrella.get("global", {})}
         files[alone] = usage + _yaml(values)
         for target in TARGETS:
             source = root / UMBRELLA / f"values-{target}.yaml"
