@@ -27,7 +27,7 @@ import yaml
 from seaway.events import Event
 from seaway.service import discover, physical_name
 from seaway_tools import cloudformation
-from tests.conftest import GENEROUS_RATE_LIMIT, STOREFRONT, aws_client, storefront_env, unavailable
+from tests.conftest import GENEROUS_RATE_LIMIT, STOREFRONT, aws_client, sign_in, storefront_env, unavailable
 from tests.fidelity.iam_evaluator import (
     RECORDER,
     Authorization,
@@ -108,17 +108,17 @@ class Workload:
         assert catalog.patch(f"/products/{product['id']}", json={"price_cents": 3000}).status_code == 200
         assert catalog.post("/products", json=product).status_code == 409
         # orders: place, replay, read, list by customer (the by-customer index).
-        customer = f"c-fidelity-{uuid.uuid4().hex[:6]}"
-        order = {"customer_id": customer, "items": [{"product_id": product["id"], "quantity": 1}]}
-        key = {"Idempotency-Key": uuid.uuid4().hex}
+        customer = sign_in(self.aws_env)
+        order = {"items": [{"product_id": product["id"], "quantity": 1}]}
+        key = {"Idempotency-Key": uuid.uuid4().hex, **customer}
         placed = gateway.post("/api/orders", json=order, headers=key, timeout=30)
         assert placed.status_code == 201, placed.text
         assert gateway.post("/api/orders", json=order, headers=key, timeout=30).status_code == 200
         order_id = placed.json()["id"]
-        assert gateway.get(f"/api/customers/{customer}/orders").status_code == 200
+        assert gateway.get("/api/me/orders", headers=customer).status_code == 200
         # fulfillment: consume, heartbeat, receipt, mark done; orders marks it fulfilled.
         wait_for(
-            lambda: gateway.get(f"/api/orders/{order_id}").json()["status"] == "fulfilled",
+            lambda: gateway.get(f"/api/orders/{order_id}", headers=customer).json()["status"] == "fulfilled",
             timeout=60,
             message="the order to be fulfilled",
         )
@@ -130,7 +130,7 @@ class Workload:
         # orders: SNS fails, the order is withdrawn (DeleteItem) and the client hears 503.
         self.sns_gate.throttled = {"sns"}
         try:
-            withdrawn = orders.post("/orders", json=order | {"customer_id": f"{customer}-w"}, timeout=30)
+            withdrawn = orders.post("/orders", json=order, headers=customer, timeout=30)  # no key: a new order
         finally:
             self.sns_gate.throttled = set()
         assert withdrawn.status_code == 503, withdrawn.text
