@@ -2,7 +2,8 @@
 # make deploy: the storefront on EKS, every step idempotent:
 #   1. the cluster (eksctl create cluster -f k8s/eks/cluster.yaml) unless it exists; kubeconfig for it
 #   2. the AWS side (CloudFormation k8s/eks/storefront-aws.yaml): tables, topic, queue + DLQ, bucket, cache,
-#      ECR repositories, one role per service with its Pod Identity association
+#      the customers' user pool and app client, ECR repositories, one role per service with its Pod Identity
+#      association
 #   3. platform add-ons: cert-manager + ADOT (collector k8s/eks/adot-collector.yaml), Istio, the AWS Load
 #      Balancer Controller, kube-prometheus-stack, KEDA (pinned in k8s/versions.env)
 #   4. skaffold run -p eks: build the images, push them to ECR, helm upgrade --install with values-eks.yaml
@@ -55,6 +56,14 @@ stack_output() {
 }
 SEAWAY_REDIS_URL="rediss://$(stack_output CacheEndpoint):6379/0"
 export SEAWAY_REDIS_URL
+# The customers' user pool and its app client: the issuer every service that verifies tokens (and its mesh policy)
+# trusts, and the client id of the tokens they accept (skaffold's eks profile sets global.auth from these two).
+pool_id="$(stack_output UserPoolId)"
+SEAWAY_AUTH_CLIENT_ID="$(stack_output UserPoolClientId)"
+[[ -n "$pool_id" && "$pool_id" != None && -n "$SEAWAY_AUTH_CLIENT_ID" && "$SEAWAY_AUTH_CLIENT_ID" != None ]] ||
+  die "stack $STACK has no UserPoolId / UserPoolClientId outputs: regenerate k8s/eks/storefront-aws.yaml (make generate)"
+SEAWAY_AUTH_ISSUER="https://cognito-idp.$AWS_REGION.amazonaws.com/$pool_id"
+export SEAWAY_AUTH_ISSUER SEAWAY_AUTH_CLIENT_ID
 
 # 3. Platform add-ons.
 helm_install cert-manager cert-manager "$CERT_MANAGER_VERSION" cert-manager --repo "$CERT_MANAGER_REPO" \

@@ -50,7 +50,7 @@ def test_rendered_environment_carries_every_declared_dependency(rendered, servic
     assert env["PORT"] == "8080"
     for callee in declared.calls:
         assert env[url_env(callee)] == f"http://{callee}:8080"
-    urls = {k for k in env if k.endswith("_URL") and k not in ("REDIS_URL", "AWS_ENDPOINT_URL")}
+    urls = {k for k in env if k.endswith("_URL") and k not in ("REDIS_URL", "AWS_ENDPOINT_URL", "AUTH_JWKS_URL")}
     resource_urls = {resource_env(r) for r in declared.resources}
     assert urls - resource_urls == {url_env(c) for c in declared.calls}
     for resource in declared.resources:

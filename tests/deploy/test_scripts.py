@@ -110,9 +110,15 @@ case "$name $*" in
   "aws sts get-caller-identity"*) echo 111122223333 ;;
   "aws eks describe-cluster"*) echo subnet-1 ;;
   "aws ec2 describe-subnets"*) echo subnet-1 ;;
+  "aws cloudformation describe-stacks"*UserPoolId*) echo "${FAKE_POOL_ID:-eu-west-1_AbCdEf123}" ;;
+  "aws cloudformation describe-stacks"*UserPoolClientId*) echo 1example23456789abcdefghij ;;
   "aws cloudformation describe-stacks"*) echo storefront-cache.abcdef.euw1.cache.amazonaws.com ;;
   "aws ecr get-login-password"*) echo password ;;
 esac
+if [[ "$name" == skaffold ]]; then
+  echo "skaffold-env SEAWAY_AUTH_ISSUER=${SEAWAY_AUTH_ISSUER:-}" \
+    "SEAWAY_AUTH_CLIENT_ID=${SEAWAY_AUTH_CLIENT_ID:-}" >>"$FAKE_LOG"
+fi
 exit 0
 """
 FAKED = ("docker", "kind", "kubectl", "helm", "skaffold", "aws", "eksctl")
@@ -191,6 +197,30 @@ def test_skaffold_gets_the_mesh_mode_that_activates_its_ambient_profile(tmp_path
     assert call.startswith(f"skaffold {profile}") and call.endswith("[MESH_MODE=ambient]")
     profiles = {p["name"]: p for p in load_yaml(REPO / "skaffold.yaml")["profiles"]}
     assert {"env": "MESH_MODE=ambient"} in profiles["ambient"]["activation"]
+
+
+def test_deploy_gives_skaffold_the_user_pool_of_the_stack(tmp_path):
+    result, calls = run_with_fake_tools(tmp_path, "deploy.sh", **EKS_ENV)
+    assert result.returncode == 0, result.stderr
+    (passed,) = [c for c in calls if c.startswith("skaffold-env ")]
+    env = dict(item.split("=", 1) for item in passed.split()[1:])
+    assert env == {
+        "SEAWAY_AUTH_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
+        "SEAWAY_AUTH_CLIENT_ID": "1example23456789abcdefghij",
+    }
+    # ...which the eks profile hands the chart as the pool's issuer and app client.
+    (eks,) = [p for p in load_yaml(REPO / "skaffold.yaml")["profiles"] if p["name"] == "eks"]
+    sets = {p["path"].rpartition("/")[2]: p["value"] for p in eks["patches"] if "setValueTemplates/" in p["path"]}
+    assert sets["global.auth.issuer"] == "{{.SEAWAY_AUTH_ISSUER}}"
+    assert sets["global.auth.clientIds[0]"] == "{{.SEAWAY_AUTH_CLIENT_ID}}"
+
+
+def test_deploy_stops_when_the_stack_has_no_user_pool(tmp_path):
+    result, calls = run_with_fake_tools(tmp_path, "deploy.sh", FAKE_POOL_ID="None", **EKS_ENV)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()[-1:]
+    assert line.startswith("deploy: error: stack seaway-storefront has no UserPoolId / UserPoolClientId outputs")
+    assert not any(c.startswith("skaffold") for c in calls)
 
 
 def test_a_wrong_mesh_mode_is_one_line_and_changes_nothing(tmp_path):

@@ -119,11 +119,15 @@ def _has_key(values: dict[str, Any], dotted: str) -> bool:
 
 
 def _has_path(values: dict[str, Any], dotted: str) -> bool:
+    """``a.b.c`` a value; ``a.b[0]``, an item of the list ``a.b`` (as --set writes one)."""
     node: Any = values
     for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
+        name, _, index = part.partition("[")
+        if not isinstance(node, dict) or name not in node:
             return False
-        node = node[part]
+        node = node[name]
+        if index and not isinstance(node, list):
+            return False
     return True
 
 

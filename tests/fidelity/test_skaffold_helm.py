@@ -46,6 +46,9 @@ EKS_ENV = {
     "SEAWAY_REDIS_URL": "rediss://master.storefront-cache.abcdef.euw1.cache.amazonaws.com:6379/0",
     "SEAWAY_HOST": "shop.example.com",
     "SEAWAY_CERTIFICATE_ARN": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0f2c7a4e-1b3d-4c5e-8f90-123456789abc",
+    # The stack's UserPoolId and UserPoolClientId outputs.
+    "SEAWAY_AUTH_ISSUER": f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_Q2pLr8VxZ",
+    "SEAWAY_AUTH_CLIENT_ID": "4m7fk2vq1a9c3d5e7g9h1j3k5l",
 }
 
 # (named profiles, environment) per way of running skaffold: scripts/dev.sh, scripts/deploy.sh, the e2e suite.

@@ -69,6 +69,13 @@ def render(root: Path, services: Mapping[str, Declared]) -> dict[Path, str]:
         if any(declared.service.redis for declared in services.values())
         else ""
     )
+    # The application's user pool on EKS: scripts/deploy.sh reads its issuer and app client from the stack's outputs.
+    auth = (
+        f'      - {{op: add, path: {SET}/global.auth.issuer, value: "{{{{.SEAWAY_AUTH_ISSUER}}}}"}}\n'
+        f'      - {{op: add, path: "{SET}/global.auth.clientIds[0]", value: "{{{{.SEAWAY_AUTH_CLIENT_ID}}}}"}}\n'
+        if any(declared.service.user_pool for declared in services.values())
+        else ""
+    )
     text = f"""# {HEADER}.
 # Build and deploy the storefront. Needs skaffold >= 2.19 (Helm 4 support); `make dev` and `make deploy` run it.
 #   skaffold run  --kube-context kind-seaway    production images, loaded into kind, helm upgrade --install
@@ -146,7 +153,7 @@ portForward:
       - {{op: replace, path: /deploy/helm/releases/0/valuesFiles, value: [charts/storefront/values-eks.yaml]}}
       - {{op: add, path: {SET}/global.aws.accountId, value: "{{{{.AWS_ACCOUNT_ID}}}}"}}
       - {{op: add, path: /deploy/helm/releases/0/setValueTemplates/global.aws.region, value: "{{{{.AWS_REGION}}}}"}}
-{redis}      - {{op: add, path: /deploy/helm/releases/0/setValueTemplates/ingress.host, value: "{{{{.SEAWAY_HOST}}}}"}}
+{redis}{auth}      - {{op: add, path: {SET}/ingress.host, value: "{{{{.SEAWAY_HOST}}}}"}}
       - op: add
         path: /deploy/helm/releases/0/setValueTemplates/ingress.certificateArn
         value: "{{{{.SEAWAY_CERTIFICATE_ARN}}}}"
