@@ -29,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
         default=local.EMULATOR_PORT,
         help=f"port of the AWS emulator (default: {local.EMULATOR_PORT})",
     )
+    run.add_argument(
+        "--dashboard-port",
+        type=int,
+        default=local.DASHBOARD_PORT,
+        help=f"port of the ops view, on 127.0.0.1 (default: {local.DASHBOARD_PORT})",
+    )
+    run.add_argument("--no-dashboard", action="store_true", help="no ops view: the services' output only")
     listing = commands.add_parser("services", help="list the declared services")
     listing.add_argument("-o", "--output", choices=("table", "json"), default="table")
     commands.add_parser(
@@ -68,7 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seaway: unknown service {', '.join(unknown)} (declared: {', '.join(declared)})", file=sys.stderr)
         return 2
     chosen = [declared[name] for name in (args.services or declared)]
-    return local.up(chosen, host=args.host, port_offset=args.port_offset, emulator_port=args.emulator_port)
+    return local.up(
+        chosen,
+        host=args.host,
+        port_offset=args.port_offset,
+        emulator_port=args.emulator_port,
+        dashboard_port=None if args.no_dashboard else args.dashboard_port,
+    )
 
 
 def _generate(root: Path, *, check: bool) -> int:

@@ -1,4 +1,7 @@
-"""``seaway up`` as a person runs it: starts, serves the seeded products, stops with nothing left behind."""
+"""``seaway up`` as a person runs it: starts, serves the seeded products, stops with nothing left behind.
+
+Its ops view (the default) is tested in a browser by tests/browser/test_ops_view.py, over one stack; the whole
+storefront here runs with ``--no-dashboard``."""
 
 from __future__ import annotations
 
@@ -63,10 +66,12 @@ def _free(port: int) -> bool:
         return True
 
 
-def start_up(*args: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+def start_up(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``seaway up *args`` with the ops view on a free port unless ``--no-dashboard``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | (env or {})
+    view = [] if "--no-dashboard" in args or "--dashboard-port" in args else ["--dashboard-port", str(free_port())]
     return subprocess.Popen(
-        [str(SEAWAY), "up", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [str(SEAWAY), "up", *args, *view], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
@@ -74,7 +79,7 @@ def start_up(*args: str) -> subprocess.Popen:
 def test_up_runs_the_whole_storefront_an_order_is_fulfilled_and_ctrl_c_leaves_no_process():
     offset = free_offset(*PORTS.values())
     emulator_port = free_port()
-    runner = start_up("--port-offset", str(offset), "--emulator-port", str(emulator_port))
+    runner = start_up("--port-offset", str(offset), "--emulator-port", str(emulator_port), "--no-dashboard")
     urls = {name: f"http://127.0.0.1:{port + offset}" for name, port in PORTS.items()}
     try:
 
@@ -108,6 +113,8 @@ def test_up_runs_the_whole_storefront_an_order_is_fulfilled_and_ctrl_c_leaves_no
         stdout, stderr = runner.communicate(timeout=60)
     assert runner.returncode == 0, stderr
     assert all(url in stdout for url in urls.values())  # the table of URLs
+    assert "ops view" not in stdout and "Customers sign in on the page as" in stdout
+    assert '"service": "gateway"' in stdout  # the services' own lines, straight to the terminal
     assert not [pid for pid in children if alive(pid)]
 
 
@@ -124,14 +131,26 @@ def test_up_refuses_a_port_in_use_in_one_line_and_starts_nothing():
     )
 
 
+def test_up_refuses_an_ops_view_port_in_use_in_one_line_and_starts_nothing():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        runner = start_up(
+            "catalog",
+            *("--port-offset", str(free_offset(8081)), "--emulator-port", str(free_port())),
+            *("--dashboard-port", str(port)),
+        )
+        _, stderr = runner.communicate(timeout=60)
+    assert runner.returncode == 1
+    assert stderr.strip() == f"seaway: port {port} for the ops view is already in use; pass --dashboard-port"
+
+
 def test_up_reports_a_service_that_fails_to_start_and_stops_the_rest():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"WORKER_THREADS": "0"}
-    runner = subprocess.Popen(
-        [str(SEAWAY), "up", "catalog", "--port-offset", str(free_offset(8081)), "--emulator-port", str(free_port())],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    runner = start_up(
+        "catalog",
+        *("--port-offset", str(free_offset(8081)), "--emulator-port", str(free_port())),
+        env={"WORKER_THREADS": "0"},
     )
     _, stderr = runner.communicate(timeout=90)
     assert runner.returncode == 1

@@ -40,6 +40,11 @@ _STATIC = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
+# Scripts and styles from this server only (inline style attributes colour the charts); nothing else loads.
+_POLICY = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 _ACTION = re.compile(r"^/api/resources/(?P<name>[\w.-]+)/(?P<action>start|stop|restart)$")
 _TRACE = re.compile(r"^/api/traces/(?P<trace_id>[0-9a-f]{32})$")
 
@@ -199,6 +204,7 @@ def _handler(view: OpsView) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
+            self.send_header("Content-Security-Policy", _POLICY)
             self.end_headers()
             self.wfile.write(body)
 

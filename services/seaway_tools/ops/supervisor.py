@@ -9,8 +9,9 @@ carried out by :meth:`Supervisor.run_requests` in the thread that started the pr
 parent-death signal (which stops every child if ``seaway up`` dies) fires when the *thread* that forked a
 child ends, so children must not be started from a short-lived request thread.
 
-A service's output goes through a pipe: each line is written to this terminal, as before, and handed to
-``on_line`` (the ops view's log store). Without ``on_line`` the service writes to the terminal directly.
+A service's stdout and stderr go through pipes: each line is written to the same stream of this terminal, as
+before, and handed to ``on_line`` (the ops view's log store). Without ``on_line`` the service writes to the
+terminal directly.
 """
 
 from __future__ import annotations
@@ -99,15 +100,16 @@ class Supervisor:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
                 stdout=subprocess.PIPE if capture else managed.log,
-                stderr=subprocess.STDOUT if (capture or managed.log) else None,
+                stderr=subprocess.PIPE if capture else (subprocess.STDOUT if managed.log else None),
             )
             managed.state, managed.detail, managed.exit_code = "starting", "", None
             managed.started_at, managed.ever_ready, managed.stop_requested = time.monotonic(), False, False
             managed.starts += 1
             if capture:
-                threading.Thread(
-                    target=self._copy_output, args=(managed.name, managed.process.stdout), daemon=True
-                ).start()
+                for source, terminal in ((managed.process.stdout, sys.stdout), (managed.process.stderr, sys.stderr)):
+                    threading.Thread(
+                        target=self._copy_output, args=(managed.name, source, terminal), daemon=True
+                    ).start()
         return managed
 
     def stop(self, name: str) -> Managed:
@@ -171,12 +173,13 @@ class Supervisor:
             if process.poll() is None and not managed.stop_requested:
                 managed.state, managed.detail = state, detail
 
-    def _copy_output(self, name: str, stream: IO[bytes]) -> None:
+    def _copy_output(self, name: str, stream: IO[bytes], terminal: IO[str]) -> None:
+        """Each line of one of ``name``'s streams to the same stream of this terminal, and to ``on_line``."""
         assert self._on_line is not None
         for raw in iter(stream.readline, b""):
             with self._terminal:
-                sys.stdout.buffer.write(raw)
-                sys.stdout.buffer.flush()
+                terminal.buffer.write(raw)
+                terminal.buffer.flush()
             self._on_line(name, raw.decode("utf-8", "replace"))
         stream.close()
 

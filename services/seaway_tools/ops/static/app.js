@@ -79,13 +79,17 @@ async function refreshResources() {
   rows.replaceChildren();
   for (const resource of resources) {
     if (resource.kind === "service") rememberService(resource.name);
+    colour(resource.name); // in the resources' order, so a service keeps its colour on every tab
     const state = resource.state === "exited" ? `exited (${resource.exit_code})` : resource.state;
     const actions = resource.kind !== "service" ? "" : el("span", {},
       ...["start", "stop", "restart"].map((action) => el("button", {
         type: "button", "data-action": action, "data-resource": resource.name,
         onclick: () => act(resource.name, action),
       }, action)));
-    rows.append(el("tr", { "data-resource": resource.name, "data-state": resource.state },
+    rows.append(el("tr", {
+      "data-resource": resource.name, "data-state": resource.state, "data-pid": resource.pid ?? "",
+      "data-restarts": resource.restarts,
+    },
       el("td", {}, el("strong", {}, resource.name), el("div", { class: "muted" }, resource.kind)),
       el("td", {}, el("span", { class: `state ${resource.state}` }, state),
         resource.detail ? el("div", { class: "muted detail" }, resource.detail) : null,
@@ -137,13 +141,13 @@ async function refreshLogs() {
   const rows = document.getElementById("log-rows");
   for (const line of answer.lines) {
     lastLogSeq = Math.max(lastLogSeq, line.seq);
-    const message = Object.keys(line.fields).length
-      ? `${line.message}  ${JSON.stringify(line.fields)}` : line.message;
+    const fields = Object.keys(line.fields).length
+      ? el("span", { class: "muted" }, `  ${JSON.stringify(line.fields)}`) : null;
     rows.prepend(el("tr", { "data-service": line.service, "data-trace-id": line.trace_id || null },
       el("td", {}, line.time.slice(11, 23)),
       el("td", {}, el("span", { class: "chip", style: `background:${colour(line.service)}` }), line.service),
       el("td", { class: `level-${line.level}` }, line.level),
-      el("td", { class: "message" }, message),
+      el("td", { class: "message" }, line.message, fields),
       el("td", {}, line.trace_id
         ? el("a", { class: "trace-link", onclick: () => openTrace(line.trace_id) }, line.trace_id.slice(0, 12))
         : "")));
@@ -305,6 +309,8 @@ async function refreshMetrics() {
   drawTopology(topology);
 }
 
+const COLUMN = 200; // px from one column of nodes to the next
+
 function drawTopology({ nodes, edges }) {
   const column = {};
   const start = nodes.find((n) => n.kind === "ingress") || nodes[0];
@@ -325,10 +331,10 @@ function drawTopology({ nodes, edges }) {
   for (const node of nodes) {
     const c = column[node.id];
     rows[c] = (rows[c] || 0) + 1;
-    position[node.id] = { x: 20 + c * 165, y: 20 + (rows[c] - 1) * 56 };
+    position[node.id] = { x: 20 + c * COLUMN, y: 30 + (rows[c] - 1) * 56 };
   }
-  const width = 20 + (Math.max(...Object.values(column)) + 1) * 165;
-  const height = 20 + Math.max(...Object.values(rows)) * 56;
+  const width = 20 + (Math.max(...Object.values(column)) + 1) * COLUMN;
+  const height = 90 + Math.max(...Object.values(rows)) * 56;
   const box = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}` });
   const defs = svg("defs");
   const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6,
@@ -340,15 +346,28 @@ function drawTopology({ nodes, edges }) {
   for (const edge of edges) {
     const a = position[edge.source], b = position[edge.target];
     if (!a || !b) continue;
-    const forward = b.x > a.x;
-    const x1 = forward ? a.x + nodeWidth : a.x + nodeWidth / 2, y1 = forward ? a.y + nodeHeight / 2 : a.y;
-    const x2 = forward ? b.x : b.x + nodeWidth / 2, y2 = forward ? b.y + nodeHeight / 2 : b.y + nodeHeight;
-    const bend = forward ? 0 : -40;
-    const mx = (x1 + x2) / 2, my = Math.min(y1, y2) + bend;
-    box.append(svg("path", { class: "edge", d: `M${x1},${y1} Q${mx},${forward ? (y1 + y2) / 2 : my} ${x2},${y2}`,
-      "marker-end": "url(#arrow)", "data-source": edge.source, "data-target": edge.target }));
+    let d, labelX, labelY;
+    if (b.x > a.x) {
+      const x1 = a.x + nodeWidth, y1 = a.y + nodeHeight / 2, x2 = b.x, y2 = b.y + nodeHeight / 2;
+      d = `M${x1},${y1} C${x1 + 30},${y1} ${x2 - 30},${y2} ${x2},${y2}`;
+      [labelX, labelY] = [(x1 + x2) / 2, (y1 + y2) / 2 - 4];
+    } else if (b.x === a.x) {
+      // the same column (orders calling catalog): straight up or down
+      const x = a.x + nodeWidth - 24, down = b.y > a.y;
+      const y1 = down ? a.y + nodeHeight : a.y, y2 = down ? b.y : b.y + nodeHeight;
+      d = `M${x},${y1} L${x},${y2}`;
+      [labelX, labelY] = [x + 30, (y1 + y2) / 2 + 4];
+    } else {
+      // back (fulfillment calling orders): an arc below every node
+      const x1 = a.x + nodeWidth / 2, y1 = a.y + nodeHeight, x2 = b.x + nodeWidth / 2, y2 = b.y + nodeHeight;
+      const bottom = height - 4;
+      d = `M${x1},${y1} C${x1},${bottom} ${x2},${bottom} ${x2},${y2}`;
+      [labelX, labelY] = [(x1 + x2) / 2, bottom - 20];
+    }
+    box.append(svg("path", { class: "edge", d, "marker-end": "url(#arrow)", "data-source": edge.source,
+      "data-target": edge.target }));
     const label = edge.rate === null ? edge.label : `${edge.label} ${edge.rate.toFixed(2)}/s`;
-    box.append(svg("text", { class: "edge-label", x: mx - 20, y: (forward ? (y1 + y2) / 2 : my) - 3 }, label));
+    box.append(svg("text", { class: "edge-label", x: labelX, y: labelY, "text-anchor": "middle" }, label));
   }
   for (const node of nodes) {
     const { x, y } = position[node.id];
