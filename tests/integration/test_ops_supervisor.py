@@ -62,3 +62,37 @@ def test_a_process_that_exits_is_reported_once_with_its_last_lines_and_the_other
         assert supervisor.exited() == []  # a stop asked for is not an exit
     finally:
         supervisor.stop_all()
+
+
+# A process whose readiness URL answers 503 naming its checks, as the kit's /readyz does.
+NOT_READY = (
+    "import http.server, json\n"
+    "class Handler(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        checks = {{'dynamodb': 'failed: EndpointConnectionError', 'redis': 'ok'}}\n"
+    "        body = json.dumps({{'status': 503, 'detail': 'not ready: dynamodb', 'checks': checks}}).encode()\n"
+    "        self.send_response(503)\n"
+    "        self.send_header('Content-Type', 'application/problem+json')\n"
+    "        self.send_header('Content-Length', str(len(body)))\n"
+    "        self.end_headers()\n"
+    "        self.wfile.write(body)\n"
+    "http.server.HTTPServer(('127.0.0.1', {port}), Handler).serve_forever()\n"
+)
+
+
+def test_a_process_that_answers_but_is_not_ready_is_failing_with_the_failing_checks_named():
+    supervisor = Supervisor(on_line=LogStore().add)
+    port = free_port()
+    supervisor.add(managed("orders", NOT_READY.format(port=port), port))
+    try:
+        supervisor.start("orders")
+
+        def probed() -> str:
+            supervisor.probe()
+            return supervisor.processes["orders"].state
+
+        wait_for(lambda: probed() != "starting", message="an answer")
+        assert supervisor.processes["orders"].state == "failing"
+        assert supervisor.processes["orders"].detail == "dynamodb"
+    finally:
+        supervisor.stop_all()
