@@ -11,19 +11,43 @@ import time
 import uuid
 from pathlib import Path
 
+import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from seaway.service import discover
-from seaway_tools.kubectl.smoke import run_smoke
+from seaway_tools.kubectl.smoke import Customer, first_product_id, run_smoke, sign_in
+from seaway_tools.resources import demo_customers
 from tests.e2e.conftest import NAMESPACE, Cluster
 
 pytestmark = pytest.mark.e2e
 
+# A demo customer of the emulator's user pool, which the aws-resources Job seeds on kind.
+DEMO = Customer(*demo_customers()[0])
+
 
 def test_an_order_placed_through_the_istio_ingress_is_fulfilled(cluster: Cluster):
-    results = run_smoke(cluster.ingress_url, timeout=90)
+    results = run_smoke(cluster.ingress_url, DEMO, timeout=90)
     assert all(result.ok for result in results), "\n".join(map(str, results))
+
+
+def test_the_mesh_refuses_orders_without_a_valid_token_before_the_gateway_sees_them(cluster: Cluster):
+    """The gateway's sidecar (or the waypoint) answers, not the app: 403 from the AuthorizationPolicy without a
+    token, 401 from the RequestAuthentication for a token the pool did not sign; the app's own refusals are
+    problem+json."""
+    orders = f"{cluster.ingress_url}/api/orders"
+    body = {"items": [{"product_id": first_product_id(cluster.ingress_url), "quantity": 1}]}
+    anonymous = requests.post(orders, json=body, timeout=10)
+    assert anonymous.status_code == 403 and "RBAC: access denied" in anonymous.text, anonymous.text
+
+    token = sign_in(cluster.ingress_url, DEMO)
+    claims, kid = jwt.decode(token, options={"verify_signature": False}), jwt.get_unverified_header(token)["kid"]
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # the same claims, another key
+    forged = jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": kid})
+    refused = requests.post(orders, json=body, headers={"Authorization": f"Bearer {forged}"}, timeout=10)
+    assert refused.status_code == 401, refused.text
+    assert not refused.headers.get("Content-Type", "").startswith("application/problem+json"), refused.text
 
 
 def test_a_pod_outside_the_mesh_cannot_call_orders(cluster: Cluster):

@@ -8,6 +8,7 @@ failure a person can cause or meet ends as one line on stderr and a documented e
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from seaway_tools.kubectl.errors import (
     PluginError,
     Unhealthy,
     UnknownService,
+    UsageError,
     exit_codes_help,
 )
 from seaway_tools.kubectl.logline import LogFilter, format_record, normalize_level, normalize_trace_id
@@ -203,13 +205,20 @@ Port-forwards to a ready pod of the gateway service through the Kubernetes API (
 the smoke checks, printing each with its result and time:
   GET /readyz is 200
   GET /api/products returns a non-empty 'items' list
-  POST /api/orders (with an Idempotency-Key) returns 201 and the order's id
+  POST /api/orders without a token is refused (401 from the gateway, or 403 from the mesh)
+  the customer signs in: GET /api/sign-in names the user pool's endpoint and app client, Cognito's
+    InitiateAuth (USER_PASSWORD_AUTH) returns an access token (the emulator on kind, Cognito on EKS)
+  POST /api/orders with the token (and an Idempotency-Key) returns 201 and the order's id
   GET /api/orders/<id> reaches status 'fulfilled' within --timeout
-After a failure the remaining checks are skipped. With --gateway-url no cluster is needed.""",
+  GET /api/me/orders lists the order
+After a failure the remaining checks are skipped. With --gateway-url no cluster is needed.
+The customer is --customer (default: the first demo customer of the declarations, which exist in the
+emulator only); the password is $SEAWAY_CUSTOMER_PASSWORD, else the demo customer's.""",
         """\
 examples:
   kubectl seaway smoke -n storefront
-  kubectl seaway smoke --gateway-url http://localhost:8080 --timeout 60s""",
+  kubectl seaway smoke --gateway-url http://localhost:8080 --timeout 60s
+  SEAWAY_CUSTOMER_PASSWORD=... kubectl seaway smoke --customer smoke-test   # on EKS: a customer of yours""",
         exit_codes_help("every check passed", "a check failed, or no gateway pod is ready"),
     )
     smoke_cmd.add_argument("--gateway-url", metavar="URL", help="check this URL instead of port-forwarding")
@@ -226,6 +235,11 @@ examples:
         default=smoke.FULFILMENT_TIMEOUT,
         metavar="DURATION",
         help="how long the order may take to be fulfilled (default: 30s)",
+    )
+    smoke_cmd.add_argument(
+        "--customer",
+        metavar="USERNAME",
+        help="who signs in (default: the first demo customer; password: $SEAWAY_CUSTOMER_PASSWORD)",
     )
     smoke_cmd.set_defaults(run=_smoke)
     return parser
@@ -337,21 +351,37 @@ def _smoke(args: argparse.Namespace) -> int:
     def report(result: smoke.CheckResult) -> None:
         print(result, flush=True)
 
+    customer = _smoke_customer(args.customer)
     if args.gateway_url:
         print(f"smoke checks against {args.gateway_url}", flush=True)
-        results = smoke.run_smoke(args.gateway_url, timeout=args.timeout, report=report)
+        results = smoke.run_smoke(args.gateway_url, customer, timeout=args.timeout, report=report)
     else:
         cluster = _connect(args)
         pod = _ready_pod(cluster, args.gateway_service)
         with forward(cluster, pod, args.port) as url:
             print(f"smoke checks against pod {pod}:{args.port} (port-forward {url})", flush=True)
-            results = smoke.run_smoke(url, timeout=args.timeout, report=report)
+            results = smoke.run_smoke(url, customer, timeout=args.timeout, report=report)
     passed = sum(result.ok for result in results)
     print(f"{passed}/{len(results)} checks passed")
     return 0 if passed == len(results) else 1
 
 
 # --- helpers ----------------------------------------------------------------------------------------
+
+
+def _smoke_customer(username: str | None) -> smoke.Customer:
+    """--customer with $SEAWAY_CUSTOMER_PASSWORD, or a demo customer of the declarations with their password."""
+    from seaway_tools.resources import demo_customers  # the declarations: only this command needs them
+
+    demo = dict(demo_customers())
+    username = username or next(iter(demo), None)
+    password = os.environ.get("SEAWAY_CUSTOMER_PASSWORD") or demo.get(username or "")
+    if not username or not password:
+        raise UsageError(
+            f"no password for customer {username or '(none declared)'}: set SEAWAY_CUSTOMER_PASSWORD"
+            + ("" if username else " and --customer")
+        )
+    return smoke.Customer(username, password)
 
 
 def _connect(args: argparse.Namespace) -> Cluster:

@@ -62,6 +62,12 @@ class Unhealthy(PluginError):
     exit_code = EXIT_UNHEALTHY
 
 
+class UsageError(PluginError):
+    """A setting the command needs is missing or wrong (beyond what argparse checks)."""
+
+    exit_code = EXIT_USAGE
+
+
 class NoKubeconfig(PluginError):
     exit_code = EXIT_NO_KUBECONFIG
 

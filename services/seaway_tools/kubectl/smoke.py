@@ -1,11 +1,15 @@
 """Smoke checks of a running storefront through its gateway's REST API, as plain functions of a base URL.
 
 ``kubectl seaway smoke`` runs them through a port-forward to a gateway pod; the kind e2e suite and
-anyone else can call them with any base URL::
+anyone else can call them with any base URL and a customer who can sign in::
 
-    from seaway_tools.kubectl.smoke import run_smoke
-    results = run_smoke("http://127.0.0.1:8080")
+    from seaway_tools.kubectl.smoke import Customer, run_smoke
+    results = run_smoke("http://127.0.0.1:8080", Customer("ada", "Ada-Lovelace-1815"))
     assert all(result.ok for result in results)
+
+Orders are a signed-in customer's: the checks sign in as the web page does (``GET /api/sign-in`` names the user
+pool's endpoint and app client; Cognito's InitiateAuth with USER_PASSWORD_AUTH, unsigned, returns the access
+token), against the emulator on kind and Amazon Cognito on EKS, and send the token as a bearer token.
 
 Each ``check_*`` function raises :class:`SmokeFailure` (or a ``requests`` error) when its expectation
 is not met, and returns what the next check needs.
@@ -16,9 +20,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import boto3
 import requests
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 REQUEST_TIMEOUT = 10.0
 FULFILMENT_TIMEOUT = 30.0
@@ -26,6 +34,14 @@ FULFILMENT_TIMEOUT = 30.0
 
 class SmokeFailure(AssertionError):
     """A smoke check whose expectation the storefront did not meet."""
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Who signs in: a customer of the storefront's user pool (a demo customer on kind)."""
+
+    username: str
+    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -61,12 +77,47 @@ def first_product_id(base_url: str, *, session: requests.Session | None = None) 
     return str(product_id)
 
 
-def place_order(base_url: str, product_id: str, *, session: requests.Session | None = None) -> str:
-    """``POST /api/orders`` (with an ``Idempotency-Key``) answers 201 with the new order's ``id``."""
+def check_orders_need_a_token(base_url: str, product_id: str, *, session: requests.Session | None = None) -> int:
+    """``POST /api/orders`` without a token is refused: 401 from the service, or 403 from the mesh's policy."""
+    response = (session or requests).post(
+        _url(base_url, "/api/orders"), json=_order(product_id), timeout=REQUEST_TIMEOUT
+    )
+    if response.status_code not in (401, 403):
+        _expect_status(response, 401)
+    return response.status_code
+
+
+def sign_in(base_url: str, customer: Customer, *, session: requests.Session | None = None) -> str:
+    """The customer's access token, as the web page gets it: ``GET /api/sign-in`` names the pool's endpoint,
+    region and app client; Cognito's InitiateAuth (USER_PASSWORD_AUTH, unsigned: no AWS credentials) answers."""
+    response = (session or requests).get(_url(base_url, "/api/sign-in"), timeout=REQUEST_TIMEOUT)
+    _expect_status(response, 200)
+    where = _json(response)
+    if not all(isinstance(where.get(key), str) and where[key] for key in ("endpoint", "region", "client_id")):
+        raise SmokeFailure(f"/api/sign-in lacks endpoint, region or client_id: {where}")
+    cognito = boto3.session.Session().client(
+        "cognito-idp",
+        endpoint_url=where["endpoint"],
+        region_name=where["region"],
+        config=Config(signature_version=UNSIGNED, connect_timeout=5, read_timeout=REQUEST_TIMEOUT),
+    )
+    answer = cognito.initiate_auth(
+        ClientId=where["client_id"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": customer.username, "PASSWORD": customer.password},
+    )
+    token = answer.get("AuthenticationResult", {}).get("AccessToken")
+    if not token:
+        raise SmokeFailure(f"no access token for {customer.username} (challenge {answer.get('ChallengeName')})")
+    return str(token)
+
+
+def place_order(base_url: str, product_id: str, token: str, *, session: requests.Session | None = None) -> str:
+    """``POST /api/orders`` as the customer (with an ``Idempotency-Key``) answers 201 with the new order's ``id``."""
     response = (session or requests).post(
         _url(base_url, "/api/orders"),
-        json={"customer_id": "smoke", "items": [{"product_id": product_id, "quantity": 1}]},
-        headers={"Idempotency-Key": str(uuid.uuid4())},
+        json=_order(product_id),
+        headers={"Idempotency-Key": str(uuid.uuid4()), **_bearer(token)},
         timeout=REQUEST_TIMEOUT,
     )
     _expect_status(response, 201)
@@ -79,15 +130,19 @@ def place_order(base_url: str, product_id: str, *, session: requests.Session | N
 def wait_until_fulfilled(
     base_url: str,
     order_id: str,
+    token: str,
     *,
     timeout: float = FULFILMENT_TIMEOUT,
     poll_seconds: float = 0.5,
     session: requests.Session | None = None,
 ) -> None:
-    """``GET /api/orders/<id>`` until its ``status`` is ``fulfilled``, for at most ``timeout`` seconds."""
+    """``GET /api/orders/<id>`` as the customer until its ``status`` is ``fulfilled``, for at most ``timeout``
+    seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        response = (session or requests).get(_url(base_url, f"/api/orders/{order_id}"), timeout=REQUEST_TIMEOUT)
+        response = (session or requests).get(
+            _url(base_url, f"/api/orders/{order_id}"), headers=_bearer(token), timeout=REQUEST_TIMEOUT
+        )
         _expect_status(response, 200)
         status = _json(response).get("status")
         if status == "fulfilled":
@@ -97,8 +152,20 @@ def wait_until_fulfilled(
         time.sleep(poll_seconds)
 
 
+def check_my_orders_list(base_url: str, order_id: str, token: str, *, session: requests.Session | None = None) -> None:
+    """``GET /api/me/orders`` as the customer lists the order."""
+    response = (session or requests).get(
+        _url(base_url, "/api/me/orders"), headers=_bearer(token), timeout=REQUEST_TIMEOUT
+    )
+    _expect_status(response, 200)
+    items = _json(response).get("items")
+    if not isinstance(items, list) or order_id not in {item.get("id") for item in items if isinstance(item, dict)}:
+        raise SmokeFailure(f"order {order_id} is not among the customer's orders")
+
+
 def run_smoke(
     base_url: str,
+    customer: Customer,
     *,
     timeout: float = FULFILMENT_TIMEOUT,
     report: Callable[[CheckResult], None] = lambda result: None,
@@ -115,19 +182,33 @@ def run_smoke(
         found["product"] = first_product_id(base_url, session=session)
         return f"first product {found['product']}"
 
+    def refused() -> str:
+        return str(check_orders_need_a_token(base_url, found["product"], session=session))
+
+    def signed_in() -> str:
+        found["token"] = sign_in(base_url, customer, session=session)
+        return "access token"
+
     def order() -> str:
-        found["order"] = place_order(base_url, found["product"], session=session)
+        found["order"] = place_order(base_url, found["product"], found["token"], session=session)
         return f"order {found['order']}"
 
     def fulfilled() -> str:
-        wait_until_fulfilled(base_url, found["order"], timeout=timeout, session=session)
+        wait_until_fulfilled(base_url, found["order"], found["token"], timeout=timeout, session=session)
         return "fulfilled"
+
+    def listed() -> str:
+        check_my_orders_list(base_url, found["order"], found["token"], session=session)
+        return "listed"
 
     checks: list[tuple[str, Callable[[], str]]] = [
         ("GET /readyz is 200", ready),
         ("GET /api/products lists products", products),
+        ("POST /api/orders without a token is refused", refused),
+        (f"{customer.username} signs in (Cognito InitiateAuth)", signed_in),
         ("POST /api/orders creates an order (201)", order),
         (f"the order is fulfilled within {timeout:g}s", fulfilled),
+        ("GET /api/me/orders lists the order", listed),
     ]
     results: list[CheckResult] = []
     failed = False
@@ -140,7 +221,7 @@ def run_smoke(
                 try:
                     detail = check()
                     result = CheckResult(name, ok=True, seconds=time.monotonic() - started, detail=detail)
-                except (SmokeFailure, requests.RequestException, ValueError) as error:
+                except (SmokeFailure, requests.RequestException, ValueError, BotoCoreError, ClientError) as error:
                     failed = True
                     result = CheckResult(name, ok=False, seconds=time.monotonic() - started, detail=_why(error))
             results.append(result)
@@ -150,6 +231,14 @@ def run_smoke(
 
 def _url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + path
+
+
+def _order(product_id: str) -> dict:
+    return {"items": [{"product_id": product_id, "quantity": 1}]}
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _expect_status(response: requests.Response, expected: int) -> None:
@@ -170,4 +259,6 @@ def _why(error: Exception) -> str:
         return f"cannot connect: {type(error).__name__}"
     if isinstance(error, requests.Timeout):
         return "no answer in time"
+    if isinstance(error, ClientError):  # Cognito's answer, e.g. NotAuthorizedException: Incorrect username or password.
+        return f"{error.response['Error'].get('Code')}: {error.response['Error'].get('Message')}"
     return " ".join(str(error).split())
