@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import shutil
+import subprocess
 import time
 
 import jwt
@@ -20,8 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from moto.utilities.utils import load_resource
 
+from seaway.service import discover
 from seaway_tools import resources
-from tests.conftest import aws_client, aws_environment
+from tests.conftest import aws_client, aws_environment, unavailable
 from tests.processes import wait_for
 
 PROBLEM = "application/problem+json"
@@ -186,3 +189,16 @@ def test_the_pool_signed_forgeries_differ_from_a_valid_token_only_in_what_is_che
     claims = claims_of(token_of(storefront.sign_in()))
     bearer = {"Authorization": f"Bearer {signed_by_the_pool(claims)}"}
     assert storefront.gateway.get("/api/me/orders", headers=bearer).status_code == 200
+
+
+def test_the_curl_command_seaway_up_prints_gets_a_token_the_gateway_accepts(storefront):
+    if shutil.which("curl") is None:
+        unavailable("curl not found: install the Debian package curl")
+    lines = resources.sign_in_lines(discover().values(), {"gateway": storefront.aws_env})
+    assert lines[0] == "Customers sign in on the page as ada / Ada-Lovelace-1815, grace / Grace-Hopper-1906."
+    command = lines[-1].strip()
+    assert command.startswith(f"curl -s {storefront.aws_env['AWS_ENDPOINT_URL']}/ ")
+    answer = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=30, check=True)
+    token = json.loads(answer.stdout)["AuthenticationResult"]["AccessToken"]
+    mine = storefront.gateway.get("/api/me/orders", headers={"Authorization": f"Bearer {token}"})
+    assert mine.status_code == 200, mine.text
