@@ -239,3 +239,19 @@ def test_the_emulator_job_runs_the_tools_image_skaffold_built(runs: dict[str, Ru
         (container,) = job["spec"]["template"]["spec"]["containers"]
         assert container["image"] == tools.reference and container["command"][:2] == ["seaway", "create-resources"]
     assert not [image for image in runs["eks"].images if image.name == "seaway-tools"]
+
+
+@pytest.mark.parametrize("run", ("eks", "eks-ambient"))
+def test_on_eks_every_service_trusts_the_user_pool_of_the_stack(runs: dict[str, Run], run: str) -> None:
+    """The issuer and app client scripts/deploy.sh reads from the stack reach the services that verify tokens and
+    their RequestAuthentication; the keys are Cognito's own."""
+    objects = runs[run].rendered["storefront"]
+    issuer, client = EKS_ENV["SEAWAY_AUTH_ISSUER"], EKS_ENV["SEAWAY_AUTH_CLIENT_ID"]
+    configs = [o["data"] for o in objects if o["kind"] == "ConfigMap" and "AUTH_ISSUER" in o.get("data", {})]
+    assert configs
+    for env in configs:
+        assert (env["AUTH_ISSUER"], env["AUTH_CLIENT_IDS"]) == (issuer, client)
+        assert env["AUTH_JWKS_URL"] == f"{issuer}/.well-known/jwks.json"
+    rules = [r for o in objects if o["kind"] == "RequestAuthentication" for r in o["spec"]["jwtRules"]]
+    assert len(rules) == len(configs)
+    assert {(r["issuer"], r["jwksUri"]) for r in rules} == {(issuer, f"{issuer}/.well-known/jwks.json")}
