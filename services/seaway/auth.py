@@ -56,6 +56,15 @@ class AuthSettings:
     auth_jwks_lifespan_seconds: float = setting(3600.0, minimum=1, maximum=86400)
 
 
+@dataclass(frozen=True, kw_only=True)
+class CustomerAuthSettings(AuthSettings):
+    """What a service whose API has secured operations extends its own settings class with: the pool is then
+    required, so the gunicorn master refuses to start without it, in one line, before any worker boots."""
+
+    auth_issuer: str = setting()
+    auth_client_ids: str = setting()
+
+
 @dataclass(frozen=True)
 class Customer:
     """The verified caller: ``subject`` (the token's ``sub``, the customer's stable id), ``username``, the app
@@ -222,12 +231,7 @@ def authenticate() -> Customer:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(
-            401,
-            "Unauthorized",
-            "sign in: this operation needs a bearer token",
-            headers={"WWW-Authenticate": f'Bearer realm="{current_app.name}"'},
-        )
+        raise _sign_in_first()
     verifier: Verifier = current_app.extensions[_EXTENSION]
     try:
         g.seaway_customer = verifier.verify(token.strip())
@@ -253,5 +257,15 @@ def customer() -> Customer:
     """The verified customer of the current request (its operation declares ``security``); a 401 if none."""
     found = g.get("seaway_customer")
     if found is None:
-        raise Problem(401, "Unauthorized", "sign in: this operation needs a bearer token")
+        raise _sign_in_first()
     return found
+
+
+def _sign_in_first() -> Problem:
+    """No token at all: the challenge without an error code (RFC 6750, section 3.1)."""
+    return Problem(
+        401,
+        "Unauthorized",
+        "sign in: this operation needs a bearer token",
+        headers={"WWW-Authenticate": f'Bearer realm="{current_app.name}"'},
+    )

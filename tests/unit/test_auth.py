@@ -15,6 +15,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from seaway.auth import KeysUnavailable, TokenRejected, Verifier, secured_operations
+from seaway.config import ConfigError, check
+from seaway.service import discover, load_object
+from seaway_tools.resources import verifies_tokens
 from tests.processes import free_port
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test"
@@ -157,3 +160,11 @@ def test_a_security_scheme_the_kit_cannot_check_is_refused_at_start():
     }
     with pytest.raises(ValueError, match="not an http bearer scheme"):
         secured_operations(document)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, service in discover().items() if verifies_tokens(service)))
+def test_a_service_that_verifies_tokens_refuses_to_start_without_the_pool_in_one_line(name):
+    """Its settings (checked by the gunicorn master before any worker) extend CustomerAuthSettings."""
+    service = discover()[name]
+    with pytest.raises(ConfigError, match="AUTH_ISSUER is required; AUTH_CLIENT_IDS is required"):
+        check(load_object(service.settings), environ={})

@@ -6,7 +6,6 @@ from flask import Flask
 
 import seaway
 from seaway import config, openapi
-from seaway.auth import AuthSettings
 from seaway.client import ServiceClient
 from storefront.gateway import page, routes
 from storefront.gateway.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
@@ -24,7 +23,7 @@ def create_app() -> Flask:
         limiter = RedisRateLimiter(settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst)
     else:
         limiter = LocalRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-    sign_in = page.sign_in_settings(config.load(AuthSettings), settings.sign_in_endpoint)
+    sign_in = page.sign_in_settings(settings, settings.sign_in_endpoint)
     app.register_blueprint(routes.blueprint(catalog, orders, limiter, sign_in))
     app.register_blueprint(page.blueprint(sign_in["endpoint"]))
     return app

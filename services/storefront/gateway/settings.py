@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass
 
+from seaway.auth import CustomerAuthSettings
 from seaway.client import ClientSettings
 from seaway.config import setting
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings(ClientSettings):
+class Settings(ClientSettings, CustomerAuthSettings):
     catalog_url: str = setting()
     orders_url: str = setting()
     # Rate limits held in Redis when set (shared by every worker and pod); per process otherwise.
