@@ -14,6 +14,12 @@ require docker kind kubectl helm
 
 if kind get clusters 2>/dev/null | grep -qx "$SEAWAY_KIND_CLUSTER"; then
   say "kind cluster $SEAWAY_KIND_CLUSTER exists"
+  # Host ports are fixed when a cluster is made: one made before k8s/kind/cluster.yaml published the emulator
+  # (customers sign in there, from the page and kubectl seaway smoke) keeps working without it.
+  if [[ -z "$(docker port "$SEAWAY_KIND_CLUSTER-control-plane" 30566/tcp 2>/dev/null)" ]]; then
+    say "warning: this cluster does not publish the AWS emulator on localhost:4566, so signing in from the page" \
+      "or kubectl seaway smoke fails; make down, then make dev, recreates it"
+  fi
 else
   say "creating kind cluster $SEAWAY_KIND_CLUSTER"
   kind create cluster --name "$SEAWAY_KIND_CLUSTER" --config "$ROOT/k8s/kind/cluster.yaml" --wait 120s

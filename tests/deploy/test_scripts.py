@@ -104,6 +104,7 @@ name="$(basename "$0")"
 echo "$name $* [MESH_MODE=${MESH_MODE:-}]" >>"$FAKE_LOG"
 case "$name $*" in
   "kind get clusters"*) echo seaway ;;
+  "docker port seaway-control-plane 30566/tcp"*) echo "${FAKE_EMULATOR_PORT-127.0.0.1:4566}" ;;
   "kubectl create namespace"*) echo "apiVersion: v1"; echo "kind: Namespace" ;;
   "kubectl apply -f -"* | "docker login"*) cat >/dev/null ;;
   "kubectl config current-context"*) echo arn:aws:eks:eu-west-1:111122223333:cluster/seaway ;;
@@ -221,6 +222,19 @@ def test_deploy_stops_when_the_stack_has_no_user_pool(tmp_path):
     (line,) = result.stderr.strip().splitlines()[-1:]
     assert line.startswith("deploy: error: stack seaway-storefront has no UserPoolId / UserPoolClientId outputs")
     assert not any(c.startswith("skaffold") for c in calls)
+
+
+@pytest.mark.parametrize(("published", "warned"), [("127.0.0.1:4566", False), ("", True)])
+def test_an_existing_cluster_without_the_emulators_host_port_is_told_to_be_recreated(tmp_path, published, warned):
+    result, _ = run_with_fake_tools(tmp_path, "kind-up.sh", FAKE_EMULATOR_PORT=published)
+    assert result.returncode == 0, result.stderr
+    warning = "kind-up: warning: this cluster does not publish the AWS emulator on localhost:4566"
+    assert (warning in result.stderr) is warned
+    mappings = load_yaml(REPO / "k8s/kind/cluster.yaml")["nodes"][0]["extraPortMappings"]
+    assert {"containerPort": 30566, "hostPort": 4566, "listenAddress": "127.0.0.1", "protocol": "TCP"} in mappings
+    services = [d for d in load_yaml_all(REPO / "k8s/kind/emulators.yaml") if d["kind"] == "Service"]
+    (moto,) = [d for d in services if d["metadata"]["name"] == "moto"]
+    assert moto["spec"]["type"] == "NodePort" and moto["spec"]["ports"][0]["nodePort"] == 30566
 
 
 def test_a_wrong_mesh_mode_is_one_line_and_changes_nothing(tmp_path):
