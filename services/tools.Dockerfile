@@ -18,7 +18,9 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY services/seaway services/seaway
 COPY services/seaway_tools services/seaway_tools
-COPY --parents services/storefront/__init__.py services/storefront/*/__init__.py services/storefront/*/service.py ./
+# Each service's OpenAPI document too: create-resources gives the user pool's AUTH_* to the services whose
+# operations need a customer's token (seaway_tools.resources.verifies_tokens).
+COPY --parents services/storefront/__init__.py services/storefront/*/__init__.py services/storefront/*/service.py services/storefront/*/openapi.yaml ./
 RUN pip install --no-deps . && seaway services >/dev/null
 
 FROM ${PYTHON_IMAGE} AS tools
