@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 
 from seaway import config
 from seaway.config import setting
@@ -221,7 +221,7 @@ def secured_operations(document: Mapping[str, Any]) -> list[tuple[str, str]]:
     return secured
 
 
-def install(app) -> None:
+def install(app: Flask) -> None:
     """Verify tokens in ``app`` with the pool named by the environment (:class:`AuthSettings`)."""
     app.extensions[_EXTENSION] = Verifier.from_settings(config.load(AuthSettings))
 

@@ -32,6 +32,7 @@ from seaway.service import (
     auth_env,
     cognito_issuer,
     dead_letter_name,
+    discover,
     physical_name,
     resource_env,
     resource_value,
@@ -148,8 +149,6 @@ def demo_token(environment: Mapping[str, str], username: str | None = None) -> s
 
 def demo_customers() -> tuple[tuple[str, str], ...]:
     """The declared demo customers, (username, password), of the installed application."""
-    from seaway.service import discover
-
     return next((s.user_pool.demo_customers for s in discover().values() if s.user_pool is not None), ())
 
 

@@ -19,6 +19,7 @@ from seaway.config import ConfigError, check
 from seaway.service import discover, load_object
 from seaway_tools.resources import verifies_tokens
 from tests.processes import free_port
+from tests.unit.test_openapi_routes import ENV as ROUTES_ENV
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test"
 CLIENT = "app-client"
@@ -168,3 +169,15 @@ def test_a_service_that_verifies_tokens_refuses_to_start_without_the_pool_in_one
     service = discover()[name]
     with pytest.raises(ConfigError, match="AUTH_ISSUER is required; AUTH_CLIENT_IDS is required"):
         check(load_object(service.settings), environ={})
+
+
+def test_a_service_that_cannot_fetch_the_pools_keys_answers_503_problem_json_not_401(monkeypatch):
+    for key, value in ROUTES_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AUTH_JWKS_URL", f"http://127.0.0.1:{free_port()}/.well-known/jwks.json")  # nothing there
+    monkeypatch.setenv("AUTH_ISSUER", ISSUER)
+    monkeypatch.setenv("AUTH_CLIENT_IDS", CLIENT)
+    app = load_object(discover()["orders"].app)()
+    answer = app.test_client().get("/orders", headers={"Authorization": f"Bearer {_token_without_server()}"})
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert answer.mimetype == "application/problem+json" and "try again" in answer.json["detail"]
