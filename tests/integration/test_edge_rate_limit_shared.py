@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import requests
 
-from tests.processes import free_port
+from tests.integration.test_edge_worker_exit import gateway_env
 
 BURST = 10
 
 
 def test_two_gateway_processes_sharing_redis_limit_one_client_as_one(start_service, private_redis):
-    unused = f"http://127.0.0.1:{free_port()}"  # no catalog: an allowed request is a 503, a limited one a 429
-    env = {
-        "CATALOG_URL": unused,
-        "ORDERS_URL": unused,
-        "REDIS_URL": private_redis.url,
-        "RATE_LIMIT_PER_SECOND": "0.5",
-        "RATE_LIMIT_BURST": str(BURST),
-        "CLIENT_MAX_RETRIES": "0",
-    }
+    # No catalog: an allowed request is a 503, a limited one a 429.
+    env = gateway_env(
+        REDIS_URL=private_redis.url, RATE_LIMIT_PER_SECOND="0.5", RATE_LIMIT_BURST=str(BURST), CLIENT_MAX_RETRIES="0"
+    )
     gateways = [start_service("gateway", env), start_service("gateway", env)]
 
     statuses = []

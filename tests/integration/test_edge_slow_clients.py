@@ -14,8 +14,7 @@ import time
 
 import requests
 
-from tests.conftest import GENEROUS_RATE_LIMIT
-from tests.processes import free_port
+from tests.integration.test_edge_worker_exit import gateway_env
 
 SLOW_SOCKETS = 16
 HEADER_TIMEOUT = 5.0
@@ -53,9 +52,7 @@ class SlowClient(threading.Thread):
 
 
 def test_sixteen_slow_header_sockets_leave_other_clients_answered_within_a_second(start_service):
-    unused = f"http://127.0.0.1:{free_port()}"
-    env = {"CATALOG_URL": unused, "ORDERS_URL": unused, "HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT)}
-    service = start_service("gateway", {**env, **GENEROUS_RATE_LIMIT})
+    service = start_service("gateway", gateway_env(HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT)))
     stop = threading.Event()
     slow = [SlowClient(service.port, stop) for _ in range(SLOW_SOCKETS)]
     for client in slow:

@@ -30,9 +30,11 @@ AT_LEAST = 1000
 
 
 def gateway_env(**extra: str) -> dict[str, str]:
-    """The gateway alone: wrk asks for /livez, which needs no peer."""
+    """The gateway alone: wrk asks for /livez, which needs no peer and no customer (the user pool it names is
+    never asked for its keys)."""
     unused = f"http://127.0.0.1:{free_port()}"
-    return {"CATALOG_URL": unused, "ORDERS_URL": unused, **GENEROUS_RATE_LIMIT, **extra}
+    pool = {"AUTH_ISSUER": f"{unused}/unused-pool", "AUTH_JWKS_URL": f"{unused}/jwks.json", "AUTH_CLIENT_IDS": "unused"}
+    return {"CATALOG_URL": unused, "ORDERS_URL": unused, **pool, **GENEROUS_RATE_LIMIT, **extra}
 
 
 def wrk(url: str, seconds: int = SECONDS) -> dict[str, int]:
