@@ -16,8 +16,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from seaway import chaos, config, deadline, errors, health, logs, openapi
 
-access_log = logging.getLogger("seaway.access")
-
 # A caller's request id is kept only if it is short and plain, so it cannot inject into logs or headers.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _QUIET_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
@@ -102,20 +100,16 @@ def _finish_request(response: Response) -> Response:
     current = request._get_current_object()  # one context lookup instead of one per attribute
     path = current.path
     level = logging.DEBUG if path in _QUIET_PATHS else logging.INFO
-    if access_log.isEnabledFor(level):
-        status, method, rule = response.status_code, current.method, current.url_rule
-        access_log.log(
-            level,
-            "%s %s %s",
-            method,
-            path,
-            status,
-            extra={
-                "method": method,
-                "route": rule.rule if rule is not None else None,
-                "path": path,
-                "status": status,
-                "duration_ms": round((time.perf_counter() - g.started) * 1000, 2),
-            },
-        )
+    status, method, rule = response.status_code, current.method, current.url_rule
+    logs.access(
+        level,
+        f"{method} {path} {status}",
+        {
+            "method": method,
+            "route": rule.rule if rule is not None else None,
+            "path": path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - g.started) * 1000, 2),
+        },
+    )
     return response

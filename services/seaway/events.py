@@ -34,7 +34,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from opentelemetry import propagate, trace
@@ -138,12 +137,9 @@ class Consumer:
         self._in_hand: dict[str, str | None] = {}
         self._in_hand_lock = threading.Lock()
         # Long polls need a read timeout longer than the poll; the kit's default clients give up sooner.
-        self._sqs = boto3.session.Session().client(
+        self._sqs = aws.make_client(
             "sqs",
-            region_name=aws.region(),
-            config=Config(
-                connect_timeout=2, read_timeout=wait_seconds + 10, retries={"mode": "standard", "max_attempts": 3}
-            ),
+            Config(connect_timeout=2, read_timeout=wait_seconds + 10, retries={"mode": "standard", "max_attempts": 3}),
         )
 
     # --- lifecycle ---------------------------------------------------------------------------------

@@ -12,12 +12,14 @@ Shutdown: on SIGTERM the master marks the runtime folder as draining, so every w
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import signal
 import sys
 import tempfile
 import threading
+from importlib import import_module
 
 # Multiprocess metrics: prometheus_client picks its value class when first imported, so the folder must be
 # in the environment before anything imports it (``import seaway`` does not; seaway.metrics does). Pods get
@@ -41,6 +43,7 @@ else:
             os.unlink(_entry.path)
 
 # gunicorn reads every module-level name that matches a setting ("config" is one), so imports are private.
+from seaway import aws as _aws  # noqa: E402
 from seaway import cloudwatch as _cloudwatch  # noqa: E402
 from seaway import config as _config  # noqa: E402
 from seaway import health as _health  # noqa: E402
@@ -95,9 +98,37 @@ logconfig_dict = _logs.gunicorn_logconfig(_service.name, _kit.log_level)
 
 def on_starting(server) -> None:
     """In the master, before forking: a private runtime folder that the workers inherit, and this master's
-    control socket in it (gunicorn's default, ~/.gunicorn/gunicorn.ctl, is one path for every master)."""
+    control socket in it (gunicorn's default, ~/.gunicorn/gunicorn.ctl, is one path for every master); what
+    every worker would otherwise load for itself (:func:`_preload`)."""
     os.environ[_health.RUNTIME_DIR_ENV] = tempfile.mkdtemp(prefix=f"seaway-{_service.name}-")
     server.cfg.set("control_socket", os.path.join(os.environ[_health.RUNTIME_DIR_ENV], "gunicorn.ctl"))
+    if not server.cfg.reload:  # with --reload (the dev image) a worker must import the code anew
+        _preload()
+
+
+# The kit's runtime modules a service's app imports (Flask, jsonschema, requests, botocore, PyYAML with them).
+_RUNTIME_MODULES = ("seaway.app", "seaway.openapi", "seaway.client", "seaway.events", "seaway.errors")
+
+
+def _preload() -> None:
+    """Import the heavy modules and load the AWS models the service uses, once, in the master: the workers
+    forked from it share those pages instead of each building its own copy. The app itself is still made in
+    each worker (``wsgi_app``), tracing started after the fork (:func:`post_fork`), and every AWS client and
+    connection made by the worker that uses it (:func:`seaway.aws.preload` drops the ones it loads with)."""
+    for name in _RUNTIME_MODULES:
+        import_module(name)
+    if _service.redis:
+        import_module("redis")
+    if _tracing.exporter_configured():
+        import_module("opentelemetry.exporter.otlp.proto.http.trace_exporter")
+    _aws.preload(_aws.services_of(_service.resources))
+
+
+def pre_fork(server, worker) -> None:
+    """Just before a worker forks: the master's objects move out of the collector's reach, so the worker's
+    garbage collections do not write to (and so copy) the pages it shares with the master (Python's gc.freeze
+    documentation recommends this for pre-fork servers)."""
+    gc.freeze()
 
 
 def when_ready(server) -> None:

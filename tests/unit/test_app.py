@@ -129,3 +129,72 @@ def test_a_process_makes_its_aws_clients_from_one_session(monkeypatch):
     finally:
         aws._session.cache_clear()
         aws._client.cache_clear()
+
+
+def test_aws_models_preloaded_in_the_master_are_read_by_a_forked_workers_own_session(monkeypatch):
+    from seaway import aws
+    from seaway.service import Bucket, Queue, Table
+
+    monkeypatch.setattr(aws, "_loader", None)
+    assert aws.services_of([Table("t", "id"), Queue("q"), Bucket("b"), Table("u", "id")]) == ["dynamodb", "s3", "sqs"]
+    aws.preload(["sqs"])
+    worker_session = aws._session(-1)  # as a worker's first client makes it: a session of its own pid
+    try:
+        assert worker_session._session.get_component("data_loader") is aws._loader
+        worker_session.client("sqs", region_name="us-east-1")  # made from the shared models
+    finally:
+        aws._session.cache_clear()
+
+
+@pytest.fixture
+def kit_logs(monkeypatch):
+    """The kit's logging configuration, its lines into a buffer; restored afterwards."""
+    import io
+
+    from seaway import logs
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    logs.configure("example")
+    buffer = io.StringIO()
+    monkeypatch.setattr(logs._handler, "stream", buffer)
+    yield buffer
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_an_access_line_written_directly_is_the_line_of_an_ordinary_record(kit_logs, monkeypatch):
+    from seaway import logs
+
+    def no_record(*args, **kwargs):
+        raise AssertionError("the access line made a LogRecord")
+
+    fields = {"method": "GET", "route": "/things/<id>", "path": "/things/1", "status": 200, "duration_ms": 1.5}
+    with monkeypatch.context() as patched:
+        patched.setattr(logging.Logger, "makeRecord", no_record)
+        patched.setattr(logging.getLogger(), "handlers", [logs._handler])  # without pytest's own handlers
+        logs.access(logging.INFO, "GET /things/1 200", fields)
+    logging.getLogger("seaway.access").info("GET /things/1 200", extra=fields)
+    direct, through_logging = (json.loads(line) for line in kit_logs.getvalue().splitlines())
+    assert direct.pop("time").endswith("Z") and through_logging.pop("time").endswith("Z")
+    assert (
+        direct
+        == through_logging
+        == {
+            "level": "INFO",
+            "service": "example",
+            "logger": "seaway.access",
+            "message": "GET /things/1 200",
+            **fields,
+        }
+    )
+
+
+def test_an_access_line_goes_through_logging_once_the_configuration_is_not_the_kits(kit_logs, caplog):
+    from seaway import logs
+
+    with caplog.at_level(logging.INFO, logger="seaway.access"):  # pytest's handlers are beside the kit's
+        logs.access(logging.INFO, "GET /x 200", {"status": 200})
+        logs.access(logging.DEBUG, "GET /livez 200", {"status": 200})  # below the level: no line
+    assert [(r.getMessage(), r.status) for r in caplog.records] == [("GET /x 200", 200)]
+    assert json.loads(kit_logs.getvalue())["status"] == 200
