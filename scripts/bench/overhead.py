@@ -150,6 +150,9 @@ def run(workdir: Path, seconds: float, log) -> dict:
     }
     if "kit_sampled" in summary:
         out["ratio_rps_sampled"] = ratio(summary["kit_sampled"]["rps"], bare["rps"])
+        out["ratio_cpu_sampled"] = ratio(bare["cpu_us_per_request"], summary["kit_sampled"]["cpu_us_per_request"])
+    # Like for like, every trace exported: the kit's share of lost throughput over the peer's (the goal: <= 0.5).
+    out["overhead_kit_to_peer"] = ratio(1 - out["ratio_rps"], 1 - out["ratio_rps_peer"])
     return out
 
 

@@ -147,7 +147,11 @@ def memory_mib(pid: int) -> dict[str, float]:
 
 
 def gunicorn_memory(master: int) -> dict:
-    """The master's and each worker's memory; the workers' mean."""
+    """The master's and each worker's memory; the workers' mean; the pod's (master and workers): its PSS is
+    what the processes use together, its RSS counts each shared page once per process that maps it."""
     workers = [memory_mib(pid) for pid in children(master)]
-    mean = {key: round(sum(w[key] for w in workers) / len(workers), 1) for key in ("rss_mib", "pss_mib")}
-    return {"master": memory_mib(master), "workers": len(workers), "per_worker": mean, "each_worker": workers}
+    parent = memory_mib(master)
+    keys = ("rss_mib", "pss_mib")
+    mean = {key: round(sum(w[key] for w in workers) / len(workers), 1) for key in keys}
+    pod = {key: round(parent[key] + sum(w[key] for w in workers), 1) for key in keys}
+    return {"master": parent, "workers": len(workers), "per_worker": mean, "per_pod": pod, "each_worker": workers}

@@ -56,11 +56,15 @@ def table(results: dict) -> str:
         lines.append(f"  ratio kit/bare: {o['ratio_rps']} in req/s, {o['ratio_cpu']} in CPU per request")
         if "ratio_rps_sampled" in o:
             settings = ", ".join(f"{k}={v}" for k, v in o["kit_sampled_settings"].items())
-            lines.append(f"  ratio kit_sampled/bare: {o['ratio_rps_sampled']} in req/s (EKS settings: {settings})")
+            lines.append(
+                f"  ratio kit_sampled/bare: {o['ratio_rps_sampled']} in req/s, {o['ratio_cpu_sampled']} in CPU per"
+                f" request (EKS settings: {settings})"
+            )
         if "ratio_rps_peer" in o:
             lines.append(
                 f"  ratio peer/bare: {o['ratio_rps_peer']} in req/s, {o['ratio_cpu_peer']} in CPU per request;"
-                f" kit/peer: {o['ratio_rps_kit_to_peer']} in req/s"
+                f" kit/peer: {o['ratio_rps_kit_to_peer']} in req/s; kit's overhead over the peer's:"
+                f" {o['overhead_kit_to_peer']}"
             )
         spans = ", ".join(f"{name} {o[name]['spans_exported']}" for name in ("kit", "kit_sampled", "peer") if name in o)
         lines.append(
@@ -132,12 +136,14 @@ def table(results: dict) -> str:
                 v["per_worker"]["pss_mib"],
                 v["master"]["rss_mib"],
                 v["master"]["pss_mib"],
+                v["per_pod"]["rss_mib"],
+                v["per_pod"]["pss_mib"],
             ]
             for name, v in results["memory"].items()
         ]
         lines += _rows(
-            f"Memory after the runs {cores}",
-            ["service", "workers", "RSS MiB/wkr", "PSS MiB/wkr", "master RSS", "master PSS"],
+            f"Memory after the runs, MiB {cores}",
+            ["service", "workers", "RSS/wkr", "PSS/wkr", "master RSS", "master PSS", "pod RSS", "pod PSS"],
             rows,
         )
     return "\n".join(lines)

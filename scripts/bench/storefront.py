@@ -4,7 +4,9 @@ The moto server, the resources from the declarations (:func:`seaway_tools.resour
 environment (:func:`seaway_tools.up.service_env`) are those of ``seaway up``; a redis-server is added when one
 is installed (the catalog's cache and the gateway's rate limits then live in Redis, as on EKS), and the
 gateway's per-client rate limit is raised out of the way (the bench is one client sending thousands of
-requests a second). Services start one at a time so each start-up time is measured on an idle machine.
+requests a second). Orders are placed by a demo customer signed in to the emulator's user pool (Cognito's
+InitiateAuth, as the web page signs in). Services start one at a time so each start-up time is measured on an
+idle machine.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ HOST = "127.0.0.1"
 CONNECTIONS = 16
 FIXED_RATE_SHARE = 0.5  # latency is measured at this share of the throughput found at saturation
 PRODUCT = "espresso-beans"
-ORDER = json.dumps({"customer_id": "bench-customer", "items": [{"product_id": PRODUCT, "quantity": 1}]}).encode()
+ORDER = json.dumps({"items": [{"product_id": PRODUCT, "quantity": 1}]}).encode()
 GENEROUS_RATE_LIMIT = {"RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000"}
 DRAIN_TIMEOUT = 120.0
 CLOUDWATCH_INTERVAL = 5.0
@@ -71,6 +73,8 @@ def run(workdir: Path, seconds: float, log, wanted: list[str]) -> dict:
         )
         try:
             environments = resources.create(services.values())
+            # Orders are a signed-in customer's: a demo customer's token from the emulator's user pool.
+            customer = {"Authorization": f"Bearer {resources.demo_token(environments['gateway'])}"}
         finally:
             os.environ.clear()
             os.environ.update(saved)
@@ -89,7 +93,7 @@ def run(workdir: Path, seconds: float, log, wanted: list[str]) -> dict:
             "threads_per_worker": 4,
         }
         if "storefront" in wanted:
-            results |= _storefront(stack, env_of, ports, environments, workdir, seconds, log)
+            results |= _storefront(stack, env_of, ports, environments, workdir, seconds, log, customer)
         if "cloudwatch" in wanted:
             results["cloudwatch"] = _cloudwatch(stack, env_of, workdir, log)
     finally:
@@ -123,7 +127,7 @@ def _start(stack, name, env, port, workdir) -> float:
     return round(procs.start_timed(stack, name, command, env, "/readyz", port, workdir / f"{name}.log"), 2)
 
 
-def _storefront(stack, env_of, ports, environments, workdir, seconds, log) -> dict:
+def _storefront(stack, env_of, ports, environments, workdir, seconds, log, customer) -> dict:
     startup = {}
     for name in ("catalog", "orders", "gateway"):  # fulfillment later: the order runs fill its queue
         startup[name] = _start(stack, name, env_of(name), ports[name], workdir)
@@ -135,10 +139,10 @@ def _storefront(stack, env_of, ports, environments, workdir, seconds, log) -> di
     read_path = _saturate_then_fixed(stack, gateway, read, seconds, log, "read path")
 
     run_id = uuid.uuid4().hex[:8]
-    order = ("POST", "/api/orders", ORDER, {})
+    order = ("POST", "/api/orders", ORDER, customer)
 
     def an_order(index: int) -> loadgen.Request:
-        return "POST", "/api/orders", ORDER, {"Idempotency-Key": f"bench-{run_id}-{index}"}
+        return "POST", "/api/orders", ORDER, {**customer, "Idempotency-Key": f"bench-{run_id}-{index}"}
 
     loadgen.saturate(gateway + "/api/orders", 1, CONNECTIONS, order, unique_header="Idempotency-Key", make=an_order)
     order_path = _saturate_then_fixed(stack, gateway, order, seconds, log, "order path", make=an_order)
