@@ -59,12 +59,13 @@ def check_ports_free(host: str, ports: Mapping[str, int]) -> None:
                 ) from None
 
 
-def wait_until(managed: Managed, label: str, timeout: float = START_TIMEOUT) -> None:
+def wait_until(supervisor: Supervisor, managed: Managed, label: str, timeout: float = START_TIMEOUT) -> None:
     """Poll ``managed``'s readiness URL until it answers 200; fail fast if the process exits first."""
     url = managed.url + managed.ready_path
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if managed.process.poll() is not None:
+            supervisor.output_copied(managed.name)
             raise UpError(f"{label} exited with status {managed.process.returncode} while starting (see its log above)")
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
@@ -185,7 +186,7 @@ def up(
             )
         )
         supervisor.start(moto.name)
-        wait_until(moto, "the AWS emulator")
+        wait_until(supervisor, moto, "the AWS emulator")
         os.environ.update(
             {k: base[k] for k in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
         )
@@ -195,7 +196,7 @@ def up(
             url = f"http://{host}:{ports[service.name]}"
             supervisor.start(supervisor.add(Managed(service.name, GUNICORN, env, url=url, ready_path="/readyz")).name)
         for service in services:
-            wait_until(supervisor.processes[service.name], service.name)
+            wait_until(supervisor, supervisor.processes[service.name], service.name)
             if stopping:
                 break
         if not stopping:
@@ -222,6 +223,7 @@ def _supervise(supervisor: Supervisor, probing: bool, stopping) -> None:
     while not stopping():
         supervisor.run_requests()
         for managed in supervisor.exited():
+            supervisor.output_copied(managed.name)
             hint = "; restart it from the ops view" if probing else ""
             print(
                 f"seaway: {managed.name} exited with status {managed.exit_code}; the others keep running{hint}",

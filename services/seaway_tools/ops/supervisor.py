@@ -59,6 +59,7 @@ class Managed:
     ever_ready: bool = False
     stop_requested: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    readers: list[threading.Thread] = field(default_factory=list)  # copying its output, while it runs
 
     def view(self) -> dict[str, Any]:
         running = self.process is not None and self.process.poll() is None
@@ -105,11 +106,14 @@ class Supervisor:
             managed.state, managed.detail, managed.exit_code = "starting", "", None
             managed.started_at, managed.ever_ready, managed.stop_requested = time.monotonic(), False, False
             managed.starts += 1
+            managed.readers = []
             if capture:
                 for source, terminal in ((managed.process.stdout, sys.stdout), (managed.process.stderr, sys.stderr)):
-                    threading.Thread(
+                    reader = threading.Thread(
                         target=self._copy_output, args=(managed.name, source, terminal), daemon=True
-                    ).start()
+                    )
+                    reader.start()
+                    managed.readers.append(reader)
         return managed
 
     def stop(self, name: str) -> Managed:
@@ -123,6 +127,11 @@ class Supervisor:
     def restart(self, name: str) -> Managed:
         self.stop(name)
         return self.start(name)
+
+    def output_copied(self, name: str, timeout: float = 2.0) -> None:
+        """Wait until what an exited process wrote has reached the terminal (before a line about its exit)."""
+        for reader in self.processes[name].readers:
+            reader.join(timeout)
 
     def request(self, action: str, name: str) -> None:
         """Ask for ``start``, ``stop`` or ``restart`` of ``name``, done by the next :meth:`run_requests`."""
