@@ -16,7 +16,10 @@ the attributes arrive as SQS message attributes) in a background thread:
   (the queue's redrive policy, which :mod:`seaway_tools.resources` and the AWS templates set);
 - on shutdown (:func:`seaway.lifecycle.on_shutdown`, which gunicorn's ``worker_exit`` runs) it stops
   receiving, lets the message in hand finish within ``stop_seconds``, and otherwise releases it (visibility
-  0, claim removed) so another worker takes it at once: nothing is lost.
+  0, claim removed) so another worker takes it at once: nothing is lost. A long poll with nothing in hand is
+  not waited out (a receive cannot be cut short, and it lasted up to ``wait_seconds``, 10 s by default, at
+  every worker's exit): a message that such a last poll still receives, as the worker exits, is delivered again
+  after its visibility timeout, as after a crash.
 
 Metrics: :func:`seaway.metrics.event_published` and :func:`seaway.metrics.event_handled`.
 """
@@ -132,6 +135,7 @@ class Consumer:
         self.stop_seconds = stop_seconds
         self.max_receives: int | None = None
         self._stopping = threading.Event()
+        self._polling = False  # in receive_message: a long poll that cannot be cut short
         self._thread: threading.Thread | None = None
         # Messages received and not yet finished: receipt handle -> event id (None until parsed).
         self._in_hand: dict[str, str | None] = {}
@@ -160,8 +164,13 @@ class Consumer:
     def stop(self) -> None:
         """Stop receiving; wait up to ``stop_seconds`` for the message in hand, then release what is left."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(self.stop_seconds)
+        deadline = time.monotonic() + self.stop_seconds
+        while self._thread is not None and self._thread.is_alive() and time.monotonic() < deadline:
+            with self._in_hand_lock:
+                idle = self._polling and not self._in_hand
+            if idle:
+                break
+            self._thread.join(0.05)
         with self._in_hand_lock:
             unfinished = dict(self._in_hand)
         for receipt, event_id in unfinished.items():
@@ -176,14 +185,7 @@ class Consumer:
             try:
                 if self.max_receives is None:
                     self.max_receives = self._read_max_receives()
-                answer = self._sqs.receive_message(
-                    QueueUrl=self.queue_url,
-                    MaxNumberOfMessages=self.batch_size,
-                    WaitTimeSeconds=self.wait_seconds,
-                    VisibilityTimeout=self.visibility_timeout,
-                    MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
-                    MessageAttributeNames=["All"],
-                )
+                answer = self._receive()
             except (BotoCoreError, ClientError) as error:
                 log.warning("receive failed; retrying", extra={"queue": self.queue, "reason": str(error)})
                 self._stopping.wait(pause)
@@ -191,8 +193,6 @@ class Consumer:
                 continue
             pause = 0.5
             messages = answer.get("Messages", [])
-            with self._in_hand_lock:
-                self._in_hand.update({message["ReceiptHandle"]: None for message in messages})
             for message in messages:
                 if self._stopping.is_set():
                     self._release(message["ReceiptHandle"], None)  # received as we stop: back at once
@@ -203,6 +203,25 @@ class Consumer:
                     # SQS or DynamoDB failed around the handler: the message comes back after its timeout.
                     log.warning("message bookkeeping failed", extra={"queue": self.queue, "reason": str(error)})
                     self._forget(message["ReceiptHandle"])
+
+    def _receive(self) -> dict[str, Any]:
+        with self._in_hand_lock:
+            self._polling = True
+        try:
+            answer = self._sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=self.batch_size,
+                WaitTimeSeconds=self.wait_seconds,
+                VisibilityTimeout=self.visibility_timeout,
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+                MessageAttributeNames=["All"],
+            )
+            with self._in_hand_lock:  # in hand before stop() can see the poll over
+                self._in_hand.update({message["ReceiptHandle"]: None for message in answer.get("Messages", [])})
+            return answer
+        finally:
+            with self._in_hand_lock:
+                self._polling = False
 
     def _read_max_receives(self) -> int:
         attributes = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"])

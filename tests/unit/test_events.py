@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -40,3 +41,22 @@ def test_events_are_immutable():
 def test_a_body_that_is_not_an_event_is_a_bad_event(body):
     with pytest.raises(BadEvent):
         Event.from_json(body)
+
+
+def test_a_consumer_stops_without_waiting_out_a_long_poll_on_an_empty_queue(moto):
+    from seaway import aws, lifecycle
+    from seaway.events import Consumer
+    from tests.conftest import aws_environment
+    from tests.processes import wait_for
+
+    with aws_environment(moto.aws_env()):
+        queue_url = aws.client("sqs").create_queue(QueueName=f"idle-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        consumer = Consumer(queue_url, lambda event: None, processed_table=None, wait_seconds=5, stop_seconds=30)
+        consumer.start()
+        try:
+            wait_for(lambda: consumer._polling, message="the consumer's long poll")
+            consumer.stop()
+            # stop() is back while the poll is still open (waiting it out, the thread would have ended first)
+            assert consumer._thread.is_alive() and consumer._polling
+        finally:
+            lifecycle._hooks.remove(consumer.stop)
