@@ -31,7 +31,7 @@ from seaway_tools.ops.logs import LogStore
 from seaway_tools.ops.metrics import MetricsStore, Scraper
 from seaway_tools.ops.otlp import OtlpReceiver
 from seaway_tools.ops.server import OpsView
-from seaway_tools.ops.supervisor import Managed, Supervisor
+from seaway_tools.ops.supervisor import Managed, Supervisor, redis_state
 from seaway_tools.ops.traces import TraceStore
 
 EMULATOR_PORT = 4566
@@ -191,6 +191,13 @@ def up(
             {k: base[k] for k in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
         )
         environments = resources.create(services)
+        redis_url = base.get("REDIS_URL")
+        if redis_url and any(service.redis for service in services):
+            supervisor.add(
+                Managed(
+                    "redis", [], {}, url=redis_url, ready_path="", kind="redis", check=lambda: redis_state(redis_url)
+                )
+            )
         for service in services:
             env = service_env(service, base, host, ports, environments[service.name])
             url = f"http://{host}:{ports[service.name]}"

@@ -7,7 +7,7 @@ import sys
 import threading
 
 from seaway_tools.ops.logs import LogStore
-from seaway_tools.ops.supervisor import Managed, Supervisor
+from seaway_tools.ops.supervisor import Managed, Supervisor, redis_state
 from tests.processes import free_port, wait_for
 
 # A process that answers HTTP (its readiness URL) and says so as a JSON line.
@@ -96,3 +96,17 @@ def test_a_process_that_answers_but_is_not_ready_is_failing_with_the_failing_che
         assert supervisor.processes["orders"].detail == "dynamodb"
     finally:
         supervisor.stop_all()
+
+
+def test_a_redis_given_in_redis_url_is_shown_ready_while_it_answers_ping(redis_server):
+    supervisor = Supervisor()
+    for name, url in (("redis", redis_server.url), ("gone", f"redis://127.0.0.1:{free_port()}/0")):
+        supervisor.add(
+            Managed(name, [], {}, url=url, ready_path="", kind="redis", check=lambda url=url: redis_state(url))
+        )
+    supervisor.probe()
+    assert supervisor.processes["redis"].view()["state"] == "ready"
+    assert supervisor.processes["gone"].state == "failing"
+    assert supervisor.processes["gone"].detail.startswith("PING: ")
+    supervisor.stop_all()  # nothing of ours to stop
+    assert supervisor.exited() == []

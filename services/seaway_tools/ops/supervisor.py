@@ -3,6 +3,7 @@
 A process's state is ``starting`` (not answering yet), ``ready`` (its readiness URL answers 200),
 ``failing`` (it answered, but not 200: ``detail`` names the failing readiness checks), ``exited`` (it ended
 by itself: ``exit_code``), or ``stopped`` (stopped on request). A process that exits does not stop the others.
+An entry with a ``check`` (a Redis given in ``REDIS_URL``) is not a process of ours: only its state is shown.
 
 Start, stop and restart asked for by the view (another thread) are queued with :meth:`Supervisor.request` and
 carried out by :meth:`Supervisor.run_requests` in the thread that started the processes: Linux's
@@ -60,6 +61,7 @@ class Managed:
     stop_requested: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     readers: list[threading.Thread] = field(default_factory=list)  # copying its output, while it runs
+    check: Callable[[], tuple[str, str]] | None = None  # not a process of ours (Redis): how to know its state
 
     def view(self) -> dict[str, Any]:
         running = self.process is not None and self.process.poll() is None
@@ -172,6 +174,9 @@ class Supervisor:
     def probe(self) -> None:
         """Ask every running process's readiness URL how it is, and record its state."""
         for managed in list(self.processes.values()):
+            if managed.check is not None:
+                managed.state, managed.detail = managed.check()
+                continue
             process = managed.process
             if process is None or process.poll() is not None or managed.stop_requested:
                 continue
@@ -209,6 +214,17 @@ def _readiness(url: str) -> tuple[str, str]:
         return "failing", detail or f"status {error.code}"
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return "starting", ""
+
+
+def redis_state(url: str) -> tuple[str, str]:
+    """A Redis the services use (``REDIS_URL``) but ``seaway up`` did not start: ``ready`` when it answers PING."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT, socket_timeout=PROBE_TIMEOUT).ping()
+    except redis.RedisError as error:
+        return "failing", f"PING: {error}"[:200]
+    return "ready", ""
 
 
 def _terminate(processes: list[subprocess.Popen]) -> None:
