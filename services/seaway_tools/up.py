@@ -39,7 +39,7 @@ DASHBOARD_PORT = 18888
 START_TIMEOUT = 60.0
 PROBE_SECONDS = 5.0
 """How often the ops view's states are refreshed from each process's readiness URL (every second while one is
-starting): a Kubernetes readiness probe's pace; the kit caches its checks' result for two seconds anyway."""
+starting): the period of the charts' readinessProbe, so a process sees what it would see on a cluster."""
 GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "python:seaway.gunicorn_conf"]
 
 
