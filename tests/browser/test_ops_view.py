@@ -1,7 +1,7 @@
 """The ops view of ``seaway up`` in a real headless Chromium, over the real stack ``seaway up`` starts: sign in by
 the printed URL, every resource ready, an order placed on the storefront page by a signed-in demo customer found
-as one trace across the four services (the SNS->SQS hop included), its logs by trace id, catalog restarted, and a
-service that exits shown as exited while the others keep running. Saves a screenshot
+as one trace across the four services (the SNS->SQS hop included), its logs by trace id, its metrics, catalog
+restarted, and a service that exits shown as exited while the others keep running. Saves a screenshot
 (``SEAWAY_UPDATE_SCREENSHOT=1`` also writes it to docs/ops-view.png for the README)."""
 
 from __future__ import annotations
@@ -135,6 +135,23 @@ def test_the_ops_view_shows_an_order_across_services_and_restarts_catalog(stack,
     wait.until(lambda _: len({line["data-service"] for line in logged()}) >= 3)
     assert {line["data-trace-id"] for line in logged()} == {trace_id}
     assert any(order_id in line["text"] for line in logged())
+
+    # Its metrics: the gateway's order route at a rate above zero, fulfillment's processed event, the topology.
+    browser.get(stack["view"] + "/#metrics")
+
+    def order_rate() -> float:
+        rows = read(browser, '.card[data-service="gateway"] tr[data-route="POST /api/orders"]')
+        found = re.search(r"POST /api/orders\s+(\d+\.\d+)/s", rows[0]["text"]) if rows else None
+        return float(found[1]) if found else 0.0
+
+    wait.until(lambda _: order_rate() > 0)
+    wait.until(lambda _: read(browser, '.card[data-service="fulfillment"] table.events tr'))
+    assert any(
+        "order.placed processed" in row["text"]
+        for row in read(browser, '.card[data-service="fulfillment"] table.events tr')
+    )
+    assert read(browser, '#topology path[data-source="gateway"][data-target="orders"]')
+    assert read(browser, '#topology path[data-source="queue:fulfillment"][data-target="fulfillment"]')
 
     # Restart catalog from the view: a new process, ready again.
     browser.get(stack["view"] + "/#resources")
