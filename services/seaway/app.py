@@ -11,10 +11,10 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
-from flask.wrappers import Response
+from flask.wrappers import Request, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from seaway import chaos, config, deadline, errors, health, logs, openapi
+from seaway import chaos, config, deadline, errors, health, logs, openapi, tracing
 
 # A caller's request id is kept only if it is short and plain, so it cannot inject into logs or headers.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -38,17 +38,20 @@ def create_app(name: str, *, openapi_document: dict[str, Any] | None = None) -> 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=kit.trusted_proxy_hops)  # request.remote_addr = the client
     app.extensions["seaway.settings"] = kit
     # Imported here: ``import seaway`` must not import prometheus_client (see seaway.metrics).
-    from seaway import metrics, tracing
+    from seaway import metrics
 
-    metrics.install(app, kit.worker_threads)  # first: its timing covers every other hook
+    metrics.install(app, kit.worker_threads)
     tracing.instrument_app(app)
+    # The kit's per-request work in one hook each (Flask's dispatch of a hook costs a coroutine check and
+    # context lookups): registered first, the before hook runs first and the after hook last, so the
+    # metrics' timing covers every other hook and the access line has the final response.
+    app.before_request(_before_request)
+    app.after_request(_after_request)
+    app.teardown_request(metrics.request_torn_down)
     errors.install(app)
     health.install(app, kit.readiness_cache_seconds)
     if openapi_document is not None:
         openapi.install(app, openapi_document)
-    app.before_request(_start_request)
-    deadline.install(app)  # after the request id: a 504 for a spent deadline quotes it
-    app.after_request(_finish_request)
     if kit.chaos_enabled:
         chaos.install(app)
     return app
@@ -85,19 +88,37 @@ class _ChunkedBodyLimit:
         return self.wsgi_app(environ, start_response)
 
 
-def _start_request() -> None:
-    incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
+def _before_request() -> Response | None:
+    from seaway import metrics  # see create_app
+
+    current, state = request._get_current_object(), g._get_current_object()  # one context lookup each
+    metrics.request_started(current, state)
+    tracing.name_span(current)
+    _start_request(current, state)
+    return deadline.read(current, state)  # after the request id: a 504 for a spent deadline quotes it
+
+
+def _after_request(response: Response) -> Response:
+    from seaway import metrics  # see create_app
+
+    current, state = request._get_current_object(), g._get_current_object()
+    _finish_request(current, state, response)
+    metrics.request_finished(current, state, response)
+    return response
+
+
+def _start_request(current: Request, state: Any) -> None:
+    incoming = current.environ.get("HTTP_X_REQUEST_ID", "")
     # 128 random bits as 32 hex digits, like a uuid4's hex; an id to find a request by, not a secret, so the
     # random module's generator (reseeded in every forked worker) rather than a system call per request.
-    g.request_id = incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
-    g.started = time.perf_counter()
+    state.request_id = incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
+    state.started = time.perf_counter()
 
 
-def _finish_request(response: Response) -> Response:
-    if "request_id" not in g:  # the request failed before _start_request ran
-        _start_request()
-    response.headers["X-Request-ID"] = g.request_id
-    current = request._get_current_object()  # one context lookup instead of one per attribute
+def _finish_request(current: Request, state: Any, response: Response) -> None:
+    if "request_id" not in state:  # the request failed before _start_request ran
+        _start_request(current, state)
+    response.headers["X-Request-ID"] = state.request_id
     path = current.path
     level = logging.DEBUG if path in _QUIET_PATHS else logging.INFO
     status, method, rule = response.status_code, current.method, current.url_rule
@@ -109,7 +130,6 @@ def _finish_request(response: Response) -> Response:
             "route": rule.rule if rule is not None else None,
             "path": path,
             "status": status,
-            "duration_ms": round((time.perf_counter() - g.started) * 1000, 2),
+            "duration_ms": round((time.perf_counter() - state.started) * 1000, 2),
         },
     )
-    return response

@@ -2,7 +2,7 @@
 
 The budget is carried in Envoy's ``x-envoy-expected-rq-timeout-ms`` header, so a timeout the mesh sets on a
 route (Istio's VirtualService ``timeout``) and the one Seaway's client sends mean the same thing. The kit
-reads it in a ``before_request`` hook (:func:`install`, called by ``create_app``): a request whose budget is
+reads it as a request begins (:func:`read`, in :mod:`seaway.app`'s hook): a request whose budget is
 already spent gets 504 problem+json at once, without doing work nobody waits for; otherwise the deadline is
 kept for the request, and :mod:`seaway.client` bounds every outbound call by what is left of it.
 """
@@ -10,26 +10,25 @@ kept for the request, and :mod:`seaway.client` bounds every outbound call by wha
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from flask import Flask, g, has_request_context, request
+from flask import Request, Response, g, has_request_context
 
 from seaway.errors import problem_response
 
 HEADER = "x-envoy-expected-rq-timeout-ms"
+_ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
 
 
-def install(app: Flask) -> None:
-    app.before_request(_read_deadline)
-
-
-def _read_deadline():
-    raw = request.headers.get(HEADER, "").strip()
+def read(current: Request, state: Any) -> Response | None:
+    """As ``current`` begins (``state``: its ``flask.g``): keep its deadline; a 504 to answer if it is spent."""
+    raw = current.environ.get(_ENVIRON_KEY, "").strip()
     if not raw.isdigit():  # absent or not a plain number: no deadline
         return None
     budget_ms = int(raw)
     if budget_ms <= 0:
         return problem_response(504, "Gateway Timeout", "the caller's deadline has already passed")
-    g.seaway_deadline = time.monotonic() + budget_ms / 1000
+    state.seaway_deadline = time.monotonic() + budget_ms / 1000
     return None
 
 

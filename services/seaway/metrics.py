@@ -40,7 +40,7 @@ import os
 import time
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -157,16 +157,14 @@ def breaker_changed(peer_service: str, state: str) -> None:
 
 
 def install(app: Flask, worker_threads: int) -> None:
-    """Record every request of ``app`` and serve ``/metrics``.
+    """Serve ``/metrics`` from ``app``; :mod:`seaway.app` records each request through :func:`request_started`,
+    :func:`request_finished` and :func:`request_torn_down`, in its own hooks.
 
     ``seaway_worker_threads`` is set here, in every worker, so a scrape that reaches the app always holds it:
     the service-down alert watches for its absence (Istio's merged metrics answer without the app).
     """
     WORKER_THREADS.set(worker_threads)
     app.extensions["seaway.metrics.initialised"] = False
-    app.before_request(_request_started)
-    app.after_request(_request_finished)
-    app.teardown_request(_request_torn_down)
     app.add_url_rule("/metrics", "seaway_metrics", _scrape, methods=["GET"])
 
 
@@ -208,31 +206,32 @@ def _in_flight_child(method: str) -> Any:
     return child
 
 
-def _request_started() -> None:
+def request_started(current: Request, state: Any) -> None:
+    """A request began (``current``: the request, ``state``: its ``flask.g``): it is in flight from now."""
     if not current_app.extensions.get("seaway.metrics.initialised", True):
         current_app.extensions["seaway.metrics.initialised"] = True
         _initialise_error_series(current_app)
-    current = request._get_current_object()
     if current.path in _UNCOUNTED_PATHS:
         return
     method = current.method if current.method in _METHODS else "_OTHER"
     in_flight = _in_flight_child(method)
-    g.seaway_metrics = (method, time.perf_counter(), in_flight)
+    state.seaway_metrics = (method, time.perf_counter(), in_flight)
     in_flight.inc()
 
 
-def _request_finished(response: Response) -> Response:
-    started = g.pop("seaway_metrics", None)
+def request_finished(current: Request, state: Any, response: Response) -> None:
+    """Its response is made: its duration, by route template, method and status; no longer in flight."""
+    started = state.pop("seaway_metrics", None)
     if started is not None:
         method, at, in_flight = started
-        rule = request.url_rule
+        rule = current.url_rule
         route = rule.rule if rule is not None else UNMATCHED_ROUTE
         _duration_child(route, method, response.status_code).observe(time.perf_counter() - at)
         in_flight.dec()
-    return response
 
 
-def _request_torn_down(error: BaseException | None) -> None:
+def request_torn_down(error: BaseException | None) -> None:
+    """Flask's teardown of every request."""
     # after_request did not run (an error escaped every handler): still leave the in-flight gauge right.
     started = g.pop("seaway_metrics", None)
     if started is not None:

@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Request
 from opentelemetry import context, propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
@@ -108,10 +108,10 @@ class _HashedOnce(Resource):
 
 
 def instrument_app(app: Flask) -> None:
-    """A server span per request (not for probes and scrapes), parented by the incoming trace context."""
+    """A server span per request (not for probes and scrapes), parented by the incoming trace context; once
+    routed, :mod:`seaway.app`'s hook names it (:func:`name_span`)."""
     excluded = os.environ.get("OTEL_PYTHON_FLASK_EXCLUDED_URLS") or EXCLUDED_URLS
     app.wsgi_app = _ServerSpans(app.wsgi_app, re.compile("|".join(p.strip() for p in excluded.split(","))))
-    app.before_request(_name_span)
 
 
 _SPAN_KEY = "seaway.tracing.span"
@@ -166,12 +166,12 @@ class _ServerSpans:
             context.detach(token)
 
 
-def _name_span() -> None:
-    """Once routing is done: name the span after the route template, as the semantic conventions ask."""
-    span = request.environ.get(_SPAN_KEY)
-    if span is not None and span.is_recording() and request.url_rule is not None:
-        span.update_name(f"{request.method} {request.url_rule.rule}")
-        span.set_attribute("http.route", request.url_rule.rule)
+def name_span(current: Request) -> None:
+    """Once ``current`` is routed: name its span after the route template, as the semantic conventions ask."""
+    span = current.environ.get(_SPAN_KEY)
+    if span is not None and current.url_rule is not None and span.is_recording():
+        span.update_name(f"{current.method} {current.url_rule.rule}")
+        span.set_attribute("http.route", current.url_rule.rule)
 
 
 def _flush() -> None:
