@@ -72,11 +72,13 @@ def create(services: Iterable[Service]) -> dict[str, dict[str, str]]:
             elif isinstance(resource, Bucket):
                 _create_bucket(name)
                 env[resource_env(resource)] = value
-    pool = create_user_pool(services)
+    verifying = [service for service in services if verifies_tokens(service)]
+    # The pool of the application, also when the service declaring it is not among these (seaway up orders).
+    owners = [s for s in discover().values() if s.user_pool and any(v.part_of == s.part_of for v in verifying)]
+    pool = create_user_pool([*services, *(owner for owner in owners if owner not in services)])
     if pool is not None:
-        for service in services:
-            if verifies_tokens(service):
-                environments[service.name].update(pool.env)
+        for service in verifying:
+            environments[service.name].update(pool.env)
     return environments
 
 
@@ -157,10 +159,10 @@ def verifies_tokens(service: Service) -> bool:
     return bool(auth.secured_operations(openapi.of_service(service.app)))
 
 
-def sign_in_lines(services: Iterable[Service], environments: Mapping[str, Mapping[str, str]]) -> list[str]:
+def sign_in_lines(environments: Mapping[str, Mapping[str, str]]) -> list[str]:
     """What ``seaway up`` prints about signing in: the demo customers and a curl command that gets a token from
-    the emulator (``environments``: what :func:`create` returned for ``services``); none without a pool."""
-    demo = next((s.user_pool.demo_customers for s in services if s.user_pool is not None), ())
+    the emulator (``environments``: what :func:`create` returned); none when no service verifies tokens."""
+    demo = demo_customers()
     environment = next((env for env in environments.values() if "AUTH_CLIENT_IDS" in env), None)
     if environment is None or not demo:
         return []

@@ -11,6 +11,7 @@ import boto3
 
 from seaway.service import Bucket, discover, physical_name, resource_env
 from seaway_tools import resources
+from tests.conftest import create_resources, sign_in
 from tests.deploy.conftest import REPO, load_yaml
 
 
@@ -58,3 +59,11 @@ def test_the_kind_job_names_buckets_as_the_kind_values_do(moto):
             expected = physical_name(service, bucket, account=str(kind["accountId"]), region=kind["region"])
             assert printed[name][resource_env(bucket)] == expected
             assert expected == f"{service.part_of}-{bucket.name}-123456789012-us-east-1"
+
+
+def test_a_service_that_verifies_tokens_gets_the_pool_without_the_service_declaring_it(private_moto):
+    # `seaway up orders catalog`: the gateway, which declares the pool, is not started; orders still needs it.
+    env = create_resources(private_moto, "catalog", "orders")
+    assert env["AUTH_ISSUER"].startswith("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_")
+    assert env["AUTH_JWKS_URL"] == f"{private_moto.url}/{env['AUTH_ISSUER'].rsplit('/', 1)[1]}/.well-known/jwks.json"
+    assert sign_in(env, "ada")["Authorization"].startswith("Bearer ")
