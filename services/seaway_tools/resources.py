@@ -159,10 +159,11 @@ def verifies_tokens(service: Service) -> bool:
     return bool(auth.secured_operations(openapi.of_service(service.app)))
 
 
-def sign_in_lines(environments: Mapping[str, Mapping[str, str]]) -> list[str]:
+def sign_in_lines(services: Iterable[Service], environments: Mapping[str, Mapping[str, str]]) -> list[str]:
     """What ``seaway up`` prints about signing in: the demo customers and a curl command that gets a token from
-    the emulator (``environments``: what :func:`create` returned); none when no service verifies tokens."""
-    demo = demo_customers()
+    the emulator (``environments``: what :func:`create` returned for ``services``); none when none of them verifies
+    tokens. The demo customers are those of the pool among ``services``, else of the installed application's."""
+    demo = next((s.user_pool.demo_customers for s in services if s.user_pool is not None), None) or demo_customers()
     environment = next((env for env in environments.values() if "AUTH_CLIENT_IDS" in env), None)
     if environment is None or not demo:
         return []

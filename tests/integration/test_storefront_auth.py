@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from moto.utilities.utils import load_resource
 
+from seaway.service import discover
 from seaway_tools import resources
 from tests.conftest import aws_client, aws_environment, unavailable
 from tests.processes import wait_for
@@ -193,9 +194,11 @@ def test_the_pool_signed_forgeries_differ_from_a_valid_token_only_in_what_is_che
 def test_the_curl_command_seaway_up_prints_gets_a_token_the_gateway_accepts(storefront):
     if shutil.which("curl") is None:
         unavailable("curl not found: install the Debian package curl")
-    lines = resources.sign_in_lines({"gateway": storefront.aws_env, "catalog": {}})
+    lines = resources.sign_in_lines(discover().values(), {"gateway": storefront.aws_env, "catalog": {}})
     assert lines[0] == "Customers sign in on the page as ada / Ada-Lovelace-1815, grace / Grace-Hopper-1906."
-    assert resources.sign_in_lines({"catalog": {}}) == []  # no service verifies tokens: nothing to say
+    assert (
+        resources.sign_in_lines([discover()["catalog"]], {"catalog": {}}) == []
+    )  # no service verifies tokens: nothing to say
     command = lines[-1].strip()
     assert command.startswith(f"curl -s {storefront.aws_env['AWS_ENDPOINT_URL']}/ ")
     answer = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=30, check=True)
