@@ -37,7 +37,7 @@ def _running_redis() -> Iterator[RedisServer]:
     try:
         server = RedisServer().start()
     except FileNotFoundError:
-        pytest.skip("redis-server not found: install the Debian package redis-server (.ci/run does)")
+        unavailable("redis-server not found: install the Debian package redis-server")
     yield server
     server.stop()
 

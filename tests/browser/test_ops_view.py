@@ -16,12 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.browser import test_storefront_page as storefront_page
 from tests.integration.test_seaway_up import PORTS, SEAWAY, alive, descendants, free_offset
 from tests.processes import free_port, wait_for
-
-pytestmark = storefront_page.pytestmark
-browser = storefront_page.browser
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "ops-view.png"
 SERVICES = ("gateway", "catalog", "orders", "fulfillment")
@@ -199,25 +195,16 @@ def click(browser, selector: str) -> bool:
 
 def place_order_on_the_page(browser, gateway: str, wait) -> str:
     """A demo customer signs in on the storefront page and orders espresso beans, as
-    tests/browser/test_storefront_page.py does; the order's id once fulfilled."""
+    the storefront page test does; the order's id once fulfilled."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
 
     from seaway_tools.resources import demo_customers
+    from tests.browser import storefront_page as page
 
     username, password = demo_customers()[0]
     browser.get(gateway + "/")
-    row = wait.until(
-        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-product-id="espresso-beans"]'))
-    )
-    browser.find_element(By.ID, "username").send_keys(username)
-    browser.find_element(By.ID, "password").send_keys(password)
-    browser.find_element(By.ID, "sign-in-button").click()
+    row = page.product_row(browser, wait)
+    page.sign_in(browser, username, password)
     wait.until(expected_conditions.visibility_of_element_located((By.ID, "signed-in")))
-    quantity = row.find_element(By.CSS_SELECTOR, "input.quantity")
-    quantity.clear()
-    quantity.send_keys("1")
-    wait.until(expected_conditions.element_to_be_clickable((By.ID, "place-order"))).click()
-    status = browser.find_element(By.ID, "order-status")
-    wait.until(lambda _: status.get_attribute("data-status") == "fulfilled")
-    return status.get_attribute("data-order-id")
+    return page.order_and_wait_until_fulfilled(browser, wait, row, 1).get_attribute("data-order-id")

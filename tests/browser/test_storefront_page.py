@@ -3,43 +3,6 @@ storefront: browse, sign in against the emulator's user pool, place an order, wa
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="chromium and chromedriver not found: install the Debian packages chromium and chromium-driver "
-    "(.ci/run does)",
-)
-
-
-@pytest.fixture
-def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-
 
 def test_a_customer_signs_in_places_an_order_sees_it_fulfilled_and_signs_out(storefront, browser):
     from selenium.webdriver.common.by import By
@@ -47,36 +10,25 @@ def test_a_customer_signs_in_places_an_order_sees_it_fulfilled_and_signs_out(sto
     from selenium.webdriver.support.ui import WebDriverWait
 
     from seaway_tools.resources import demo_customers
+    from tests.browser import storefront_page as page
 
     wait = WebDriverWait(browser, 30)
     browser.get(storefront.gateway.url + "/")
-    row = wait.until(
-        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-product-id="espresso-beans"]'))
-    )
+    row = page.product_row(browser, wait)
     assert "Espresso beans" in row.text
     place = browser.find_element(By.ID, "place-order")
     assert not place.is_enabled()  # browsing is anonymous; ordering is not
 
     # A wrong password is refused by the pool, and the page says so.
-    browser.find_element(By.ID, "username").send_keys("ada")
-    browser.find_element(By.ID, "password").send_keys("not-her-password")
-    browser.find_element(By.ID, "sign-in-button").click()
+    page.sign_in(browser, "ada", "not-her-password")
     wait.until(lambda driver: "Sign-in failed" in driver.find_element(By.ID, "sign-in-error").text)
 
-    password = browser.find_element(By.ID, "password")
-    password.clear()
-    password.send_keys(dict(demo_customers())["ada"])
-    browser.find_element(By.ID, "sign-in-button").click()
+    browser.find_element(By.ID, "username").clear()
+    page.sign_in(browser, "ada", dict(demo_customers())["ada"])
     wait.until(expected_conditions.visibility_of_element_located((By.ID, "signed-in")))
     assert browser.find_element(By.ID, "customer").text == "ada"
 
-    quantity = row.find_element(By.CSS_SELECTOR, "input.quantity")
-    quantity.clear()
-    quantity.send_keys("2")
-    wait.until(expected_conditions.element_to_be_clickable((By.ID, "place-order"))).click()
-
-    status = browser.find_element(By.ID, "order-status")
-    wait.until(lambda _: status.get_attribute("data-status") == "fulfilled")
+    status = page.order_and_wait_until_fulfilled(browser, wait, row, 2)
     order_id = status.get_attribute("data-order-id")
     assert order_id and "fulfilled" in status.text
 
