@@ -5,6 +5,9 @@ An :class:`Event` is a small versioned JSON document (``id``, ``type``, ``versio
 :class:`Consumer` reads a queue subscribed to that topic (raw message delivery, so the body is the event and
 the attributes arrive as SQS message attributes) in a background thread:
 
+- it begins once its worker has been found ready (:func:`seaway.health.wait_until_ready`), or after
+  ``ready_wait_seconds`` without that: a worker restarted with a backlog answered its first readiness checks
+  only after the calls of its own consumer, already draining the queue (1 to 3 s to ready instead of 0.8);
 - long polling, up to ten messages a call;
 - each message is handled in a span that continues the publisher's trace;
 - at-least-once delivery made effectively-once with a processed-events table: before the handler runs, the
@@ -41,7 +44,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from opentelemetry import propagate, trace
 
-from seaway import aws, dynamodb, lifecycle, metrics
+from seaway import aws, dynamodb, health, lifecycle, metrics
 
 log = logging.getLogger("seaway.events")
 _tracer = trace.get_tracer(__name__)
@@ -123,6 +126,7 @@ class Consumer:
         visibility_timeout: int = 30,
         retry_base_seconds: float = 1.0,
         stop_seconds: float = 10.0,
+        ready_wait_seconds: float = 2.0,
     ) -> None:
         self.queue_url = queue_url
         self.queue = queue_url.rstrip("/").rsplit("/", 1)[-1]
@@ -133,6 +137,7 @@ class Consumer:
         self.visibility_timeout = visibility_timeout
         self.retry_base_seconds = retry_base_seconds
         self.stop_seconds = stop_seconds
+        self.ready_wait_seconds = ready_wait_seconds
         self.max_receives: int | None = None
         self._stopping = threading.Event()
         self._polling = False  # in receive_message: a long poll that cannot be cut short
@@ -180,6 +185,7 @@ class Consumer:
     # --- the loop ----------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        health.wait_until_ready(self.ready_wait_seconds)
         pause = 0.5
         while not self._stopping.is_set():
             try:

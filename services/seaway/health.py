@@ -29,6 +29,15 @@ RUNTIME_DIR_ENV = "SEAWAY_RUNTIME_DIR"
 Check = Callable[[], None]
 """A readiness check: returns when the dependency answers, raises when it does not."""
 
+# Set the first time this process's readiness checks all pass (in a gunicorn worker: after the fork).
+_found_ready = threading.Event()
+
+
+def wait_until_ready(timeout: float) -> bool:
+    """Wait until this process has once been found ready (every check passed), at most ``timeout`` seconds;
+    whether it was. A queue consumer begins after it (:class:`seaway.events.Consumer`)."""
+    return _found_ready.wait(timeout)
+
 
 def draining() -> bool:
     """True once the gunicorn master has started draining this process group."""
@@ -58,6 +67,8 @@ class Readiness:
             if time.monotonic() - self._checked_at >= self.cache_seconds:
                 self._results = {name: _run(name, check) for name, check in self.checks.items()}
                 self._checked_at = time.monotonic()
+                if all(result == "ok" for result in self._results.values()):
+                    _found_ready.set()
             return dict(self._results)
 
 

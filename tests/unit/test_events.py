@@ -51,7 +51,9 @@ def test_a_consumer_stops_without_waiting_out_a_long_poll_on_an_empty_queue(moto
 
     with aws_environment(moto.aws_env()):
         queue_url = aws.client("sqs").create_queue(QueueName=f"idle-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-        consumer = Consumer(queue_url, lambda event: None, processed_table=None, wait_seconds=5, stop_seconds=30)
+        consumer = Consumer(
+            queue_url, lambda event: None, processed_table=None, wait_seconds=5, stop_seconds=30, ready_wait_seconds=0
+        )
         consumer.start()
         try:
             wait_for(lambda: consumer._polling, message="the consumer's long poll")
@@ -59,4 +61,31 @@ def test_a_consumer_stops_without_waiting_out_a_long_poll_on_an_empty_queue(moto
             # stop() is back while the poll is still open (waiting it out, the thread would have ended first)
             assert consumer._thread.is_alive() and consumer._polling
         finally:
+            lifecycle._hooks.remove(consumer.stop)
+
+
+def test_a_consumer_begins_once_its_worker_has_been_found_ready(moto, monkeypatch):
+    import threading
+    import time
+
+    from seaway import aws, health, lifecycle
+    from seaway.events import Consumer
+    from tests.conftest import aws_environment
+    from tests.processes import wait_for
+
+    monkeypatch.setattr(health, "_found_ready", threading.Event())  # this process not found ready yet
+    handled = []
+    with aws_environment(moto.aws_env()):
+        queue_url = aws.client("sqs").create_queue(QueueName=f"backlog-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=Event.new("order.placed", {}).to_json())
+        consumer = Consumer(queue_url, handled.append, processed_table=None, wait_seconds=1, ready_wait_seconds=60)
+        consumer.start()
+        try:
+            time.sleep(0.5)  # without the wait for readiness, the message is handled well within this
+            assert handled == [] and not consumer._polling
+            readiness = health.Readiness(cache_seconds=0, checks={"queue": consumer.check})
+            assert readiness.results() == {"queue": "ok"}
+            wait_for(lambda: handled, message="the queued event handled")
+        finally:
+            consumer.stop()
             lifecycle._hooks.remove(consumer.stop)
