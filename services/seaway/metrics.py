@@ -2,12 +2,12 @@
 
 The names and labels are a contract: dashboards and alerts in ``k8s/observability/`` depend on them.
 
-- ``http_server_request_duration_seconds{http_route, http_request_method, http_response_status_code}``:
-  every request to a route of the service, recorded by the kit (:func:`install`); ``http_route`` is the
-  route template (``/products/<product_id>``), :data:`UNMATCHED_ROUTE` when no route matched (so unknown
-  paths add no series), and the method is ``_OTHER`` when it is not a standard HTTP method. The kit's own
-  ``/livez``, ``/readyz`` and ``/metrics`` are not counted. Each route's ``500`` series exists at 0 from a
-  worker's first request (its first scrape included): see :func:`_initialise_error_series`.
+- ``http_server_request_duration_seconds{http_route, http_request_method, http_response_status_code}``: every request
+  to a route of the service, recorded by the kit (:func:`request_started`, :func:`request_finished`); ``http_route``
+  is the route template (``/products/<product_id>``), :data:`UNMATCHED_ROUTE` when no route matched (so unknown paths
+  add no series), and the method is ``_OTHER`` when it is not a standard HTTP method. The kit's own ``/livez``,
+  ``/readyz`` and ``/metrics`` are not counted. Each route's ``500`` series exists at 0 from a worker's first request
+  (its first scrape included): see :func:`_initialise_error_series`.
 - ``http_server_active_requests{http_request_method}``: requests in flight (summed over live workers)
 - ``seaway_worker_threads``: request threads of the live workers, the capacity in-flight requests use up
 - ``http_client_request_duration_seconds{peer_service, http_request_method, http_response_status_code}``
