@@ -254,7 +254,8 @@ def _print_table(
     sign_in: list[str],
 ) -> None:
     rows = [(s.name, f"http://{host}:{ports[s.name]}", s.description) for s in services]
-    rows.append(("aws emulator", emulator, f"moto server (DynamoDB, SNS, SQS, S3, CloudWatch, Cognito); log: {emulator_log}"))
+    emulated = "DynamoDB, SNS, SQS, S3, CloudWatch, Cognito"
+    rows.append(("aws emulator", emulator, f"moto server ({emulated}); log: {emulator_log}"))
     width = max(len(name) for name, _, _ in rows)
     lines = ["", "Seaway is up. Ctrl-C stops everything.", ""]
     lines += [f"  {name:<{width}}  {url:<24}  {what}" for name, url, what in rows]
