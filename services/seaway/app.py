@@ -120,16 +120,13 @@ def _finish_request(current: Request, state: Any, response: Response) -> None:
         _start_request(current, state)
     response.headers["X-Request-ID"] = state.request_id
     path = current.path
-    level = logging.DEBUG if path in _QUIET_PATHS else logging.INFO
-    status, method, rule = response.status_code, current.method, current.url_rule
+    rule = current.url_rule
     logs.access(
-        level,
-        f"{method} {path} {status}",
-        {
-            "method": method,
-            "route": rule.rule if rule is not None else None,
-            "path": path,
-            "status": status,
-            "duration_ms": round((time.perf_counter() - state.started) * 1000, 2),
-        },
+        logging.DEBUG if path in _QUIET_PATHS else logging.INFO,
+        state.request_id,
+        current.method,
+        rule.rule if rule is not None else None,
+        path,
+        response.status_code,
+        round((time.perf_counter() - state.started) * 1000, 2),
     )

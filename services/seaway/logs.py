@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 import traceback
@@ -23,6 +24,10 @@ from opentelemetry import trace
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 # One encoder for every line: json.dumps(..., default=str) builds a new one per call.
 _ENCODER = json.JSONEncoder(default=str)
+# Text JSON keeps as it is between quotes: printable ASCII but the quote and the backslash.
+_plain = re.compile(r"[ !#-\[\]-~]*").fullmatch
+ACCESS_FIELDS = ("method", "route", "path", "status", "duration_ms")
+"""The fields of an access line after the common keys, in this order."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -31,6 +36,7 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
+        self._service_json = _ENCODER.encode(service)
 
     def format(self, record: logging.LogRecord) -> str:
         entry = self._entry(record.created, record.levelname, record.name, record.getMessage())
@@ -41,11 +47,36 @@ class JsonFormatter(logging.Formatter):
             entry["error"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
         return _ENCODER.encode(entry)
 
-    def line(self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]) -> str:
-        """The line :meth:`format` makes of a record with these values and ``extra=fields``."""
-        entry = self._entry(created, level, logger, message)
-        entry.update(fields)
-        return _ENCODER.encode(entry)
+    def access_line(
+        self,
+        created: float,
+        level: str,
+        request_id: str | None,
+        method: str,
+        route: str | None,
+        path: str,
+        status: int,
+        duration_ms: float,
+    ) -> str:
+        """The line :meth:`format` makes of an access record (``extra=`` :data:`ACCESS_FIELDS`), from a
+        template: only the request's own text (method, route, path) is checked, and the JSON encoder makes the
+        line when it holds a quote, a backslash, a control or a non-ASCII character."""
+        message = f"{method} {path} {status}"
+        if not _plain(f"{message}{route or ''}"):
+            entry = self._entry(created, level, _ACCESS.name, message)
+            entry.update(zip(ACCESS_FIELDS, (method, route, path, status, duration_ms), strict=True))
+            return _ENCODER.encode(entry)
+        # A request id is plain (seaway.app keeps a caller's only if it is); trace and span ids are hex.
+        ids = "" if request_id is None else f', "request_id": "{request_id}"'
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            ids += f', "trace_id": "{span_context.trace_id:032x}", "span_id": "{span_context.span_id:016x}"'
+        route_json = "null" if route is None else f'"{route}"'
+        return (
+            f'{{"time": "{_utc_text(created)}", "level": "{level}", "service": {self._service_json}, '
+            f'"logger": "{_ACCESS.name}", "message": "{message}"{ids}, "method": "{method}", '
+            f'"route": {route_json}, "path": "{path}", "status": {status:d}, "duration_ms": {duration_ms!r}}}'
+        )
 
     def _entry(self, created: float, level: str, logger: str, message: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -83,28 +114,40 @@ _KIT = logging.getLogger("seaway")
 _handler: logging.StreamHandler | None = None  # the one configure() put on the root logger
 
 
-def access(level: int, message: str, fields: dict[str, Any]) -> None:
-    """Log a request's access line on the ``seaway.access`` logger, ``fields`` as its ``extra=``.
+def access(
+    level: int,
+    request_id: str | None,
+    method: str,
+    route: str | None,
+    path: str,
+    status: int,
+    duration_ms: float,
+) -> None:
+    """Log a request's access line on the ``seaway.access`` logger: message ``<method> <path> <status>``, its
+    :data:`ACCESS_FIELDS` as ``extra=``.
 
     It is written once per request, so while the logging configuration is still the one :func:`configure`
-    made (its JSON handler alone on the root, no handler or filter on the way), the line is formatted and
-    written here as that handler would, without building a LogRecord and going through logging's dispatch:
-    about a third of logging's cost. Any other configuration (a handler added, a filter, pytest's caplog)
-    gets an ordinary record.
+    made (its JSON handler alone on the root, no handler or filter on the way), the line is made from a
+    template (:meth:`JsonFormatter.access_line`) and written here as that handler would, without building a
+    LogRecord and going through logging's dispatch. Any other configuration (a handler added, a filter,
+    pytest's caplog) gets an ordinary record.
     """
     if not _ACCESS.isEnabledFor(level):
         return
     handler = _handler
     if handler is None or not _configured_by_kit(handler, level):
-        _ACCESS.log(level, message, extra=fields)
+        fields = dict(zip(ACCESS_FIELDS, (method, route, path, status, duration_ms), strict=True))
+        _ACCESS.log(level, f"{method} {path} {status}", extra=fields)
         return
-    line = handler.formatter.line(time.time(), logging.getLevelName(level), _ACCESS.name, message, fields)
+    line = handler.formatter.access_line(
+        time.time(), logging.getLevelName(level), request_id, method, route, path, status, duration_ms
+    )
     handler.acquire()
     try:
         handler.stream.write(line + "\n")
         handler.stream.flush()
     except Exception:  # as StreamHandler.emit: report on stderr, never fail the request
-        handler.handleError(_ACCESS.makeRecord(_ACCESS.name, level, "", 0, message, (), None, extra=fields))
+        handler.handleError(_ACCESS.makeRecord(_ACCESS.name, level, "", 0, line, (), None))
     finally:
         handler.release()
 

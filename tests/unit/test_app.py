@@ -3,8 +3,9 @@
 import json
 import logging
 
+import flask
 import pytest
-from flask import request
+from flask import Flask, request
 
 import seaway
 from seaway import health
@@ -163,38 +164,52 @@ def kit_logs(monkeypatch):
     root.setLevel(level)
 
 
-def test_an_access_line_written_directly_is_the_line_of_an_ordinary_record(kit_logs, monkeypatch):
+@pytest.mark.parametrize(
+    ("route", "path"),
+    [
+        ("/things/<id>", "/things/1"),
+        (None, "/nowhere"),
+        ("/things/<id>", '/things/"quoted"\\back'),  # escaped by the encoder, not the template
+        ("/things/<id>", "/things/caf\u00e9\x01"),
+    ],
+)
+def test_an_access_line_written_directly_is_the_line_of_an_ordinary_record(kit_logs, monkeypatch, route, path):
+    from opentelemetry.sdk.trace import TracerProvider
+
     from seaway import logs
 
     def no_record(*args, **kwargs):
         raise AssertionError("the access line made a LogRecord")
 
-    fields = {"method": "GET", "route": "/things/<id>", "path": "/things/1", "status": 200, "duration_ms": 1.5}
-    with monkeypatch.context() as patched:
-        patched.setattr(logging.Logger, "makeRecord", no_record)
-        patched.setattr(logging.getLogger(), "handlers", [logs._handler])  # without pytest's own handlers
-        logs.access(logging.INFO, "GET /things/1 200", fields)
-    logging.getLogger("seaway.access").info("GET /things/1 200", extra=fields)
-    direct, through_logging = (json.loads(line) for line in kit_logs.getvalue().splitlines())
-    assert direct.pop("time").endswith("Z") and through_logging.pop("time").endswith("Z")
-    assert (
-        direct
-        == through_logging
-        == {
-            "level": "INFO",
-            "service": "example",
-            "logger": "seaway.access",
-            "message": "GET /things/1 200",
-            **fields,
-        }
-    )
+    values = ("abc-123", "GET", route, path, 200, 1.5)
+    fields = dict(zip(logs.ACCESS_FIELDS, values[1:], strict=True))
+    app = Flask("example")
+    with app.test_request_context(), TracerProvider().get_tracer("t").start_as_current_span("GET"):
+        flask.g.request_id = "abc-123"  # where an ordinary record's formatter finds it
+        with monkeypatch.context() as patched:
+            patched.setattr(logging.Logger, "makeRecord", no_record)
+            patched.setattr(logging.getLogger(), "handlers", [logs._handler])  # without pytest's own handlers
+            logs.access(logging.INFO, *values)
+        logging.getLogger("seaway.access").info(f"GET {path} 200", extra=fields)
+    direct, through_logging = kit_logs.getvalue().splitlines()
+    assert direct[:10] == through_logging[:10] == '{"time": "' and direct[34:] == through_logging[34:]
+    line = json.loads(direct)
+    assert line.pop("time").endswith("Z") and len(line.pop("trace_id")) == 32 and len(line.pop("span_id")) == 16
+    assert line == {
+        "level": "INFO",
+        "service": "example",
+        "logger": "seaway.access",
+        "message": f"GET {path} 200",
+        "request_id": "abc-123",
+        **fields,
+    }
 
 
 def test_an_access_line_goes_through_logging_once_the_configuration_is_not_the_kits(kit_logs, caplog):
     from seaway import logs
 
     with caplog.at_level(logging.INFO, logger="seaway.access"):  # pytest's handlers are beside the kit's
-        logs.access(logging.INFO, "GET /x 200", {"status": 200})
-        logs.access(logging.DEBUG, "GET /livez 200", {"status": 200})  # below the level: no line
+        logs.access(logging.INFO, None, "GET", "/x", "/x", 200, 1.0)
+        logs.access(logging.DEBUG, None, "GET", "/livez", "/livez", 200, 1.0)  # below the level: no line
     assert [(r.getMessage(), r.status) for r in caplog.records] == [("GET /x 200", 200)]
     assert json.loads(kit_logs.getvalue())["status"] == 200
