@@ -8,10 +8,13 @@ reads exactly these keys.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
+import os
 import re
 import sys
+import threading
 import time
 import traceback
 from typing import Any
@@ -109,9 +112,90 @@ def _utc_text(created: float) -> str:
     return f"{text}.{int((created - whole) * 1000):03d}Z"
 
 
+ACCESS_WRITE_SECONDS = 0.25
+"""How long an access line may wait to be written with the others (:class:`JsonLinesHandler`)."""
+_HELD_AT_MOST = 512  # access lines; a request that finds this many held writes them itself
+
+
+class JsonLinesHandler(logging.StreamHandler):
+    """The kit's handler on the root logger: each record a line on the stream at once, as a StreamHandler; the
+    access lines (:meth:`hold`) written together, every :data:`ACCESS_WRITE_SECONDS` by a thread of the process.
+
+    One write per request was the access line's largest cost under gunicorn: a system call for which the
+    thread lets go of the GIL, and takes it back from the worker's other threads (about 60 us of CPU per
+    request at 2,000 requests a second). Held lines are written before any other record, so the lines keep
+    their order, and when the handler is flushed: by logging at the process's exit (a gunicorn worker's
+    included, after its ``worker_exit``). A SIGKILLed process loses the lines it held.
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._held: collections.deque[str] = collections.deque()
+
+    def hold(self, line: str) -> None:
+        """An access line, written within :data:`ACCESS_WRITE_SECONDS`."""
+        self._held.append(line)  # deque: appends from request threads and the writer's pops need no lock
+        if _writer is None:
+            _start_writer()
+        elif len(self._held) >= _HELD_AT_MOST:
+            self.flush()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:  # logging holds this handler's lock here
+            self._write_held()
+        except Exception:
+            self.handleError(record)
+        super().emit(record)
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            self._write_held()
+        except Exception:  # as StreamHandler.emit: report on stderr, never fail the caller
+            self.handleError(logging.makeLogRecord({"name": _ACCESS.name, "msg": "writing access lines"}))
+        finally:
+            self.release()
+        super().flush()
+
+    def _write_held(self) -> None:
+        held = self._held
+        if held and self.stream is not None:
+            lines = [held.popleft() for _ in range(len(held))]
+            self.stream.write("\n".join(lines) + "\n")
+
+
+_writer: threading.Thread | None = None  # this process's thread writing held access lines
+_writer_lock = threading.Lock()
+
+
+def _start_writer() -> None:
+    global _writer
+    with _writer_lock:
+        if _writer is None:
+            _writer = threading.Thread(target=_write_held_lines, name="seaway-access-log", daemon=True)
+            _writer.start()
+
+
+def _write_held_lines() -> None:
+    while True:
+        time.sleep(ACCESS_WRITE_SECONDS)
+        handler = _handler
+        if handler is not None and handler._held:
+            handler.flush()
+
+
+def _forget_writer() -> None:
+    """In a forked child (a gunicorn worker): the parent's writer thread did not come along."""
+    global _writer, _writer_lock
+    _writer, _writer_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_writer)
+
+
 _ACCESS = logging.getLogger("seaway.access")
 _KIT = logging.getLogger("seaway")
-_handler: logging.StreamHandler | None = None  # the one configure() put on the root logger
+_handler: JsonLinesHandler | None = None  # the one configure() put on the root logger
 
 
 def access(
@@ -128,9 +212,10 @@ def access(
 
     It is written once per request, so while the logging configuration is still the one :func:`configure`
     made (its JSON handler alone on the root, no handler or filter on the way), the line is made from a
-    template (:meth:`JsonFormatter.access_line`) and written here as that handler would, without building a
-    LogRecord and going through logging's dispatch. Any other configuration (a handler added, a filter,
-    pytest's caplog) gets an ordinary record.
+    template (:meth:`JsonFormatter.access_line`) and handed to that handler, which writes it with the others
+    of the last :data:`ACCESS_WRITE_SECONDS` (:class:`JsonLinesHandler`), without building a LogRecord and
+    going through logging's dispatch. Any other configuration (a handler added, a filter, pytest's caplog)
+    gets an ordinary record.
     """
     if not _ACCESS.isEnabledFor(level):
         return
@@ -142,17 +227,10 @@ def access(
     line = handler.formatter.access_line(
         time.time(), logging.getLevelName(level), request_id, method, route, path, status, duration_ms
     )
-    handler.acquire()
-    try:
-        handler.stream.write(line + "\n")
-        handler.stream.flush()
-    except Exception:  # as StreamHandler.emit: report on stderr, never fail the request
-        handler.handleError(_ACCESS.makeRecord(_ACCESS.name, level, "", 0, line, (), None))
-    finally:
-        handler.release()
+    handler.hold(line)
 
 
-def _configured_by_kit(handler: logging.StreamHandler, level: int) -> bool:
+def _configured_by_kit(handler: JsonLinesHandler, level: int) -> bool:
     root = logging.getLogger()
     return (
         len(root.handlers) == 1
@@ -176,7 +254,9 @@ def configure(service: str, level: str = "INFO") -> None:
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging._srcfile = None  # no caller lookup: funcName and lineno are not logged
     global _handler
-    handler = logging.StreamHandler(sys.stdout)
+    if _handler is not None:
+        _handler.flush()  # what it still holds
+    handler = JsonLinesHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]

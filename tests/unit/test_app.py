@@ -2,6 +2,8 @@
 
 import json
 import logging
+import subprocess
+import sys
 
 import flask
 import pytest
@@ -10,6 +12,7 @@ from flask import Flask, request
 import seaway
 from seaway import health
 from seaway.logs import JsonFormatter
+from tests.processes import wait_for
 
 
 @pytest.fixture
@@ -203,6 +206,28 @@ def test_an_access_line_written_directly_is_the_line_of_an_ordinary_record(kit_l
         "request_id": "abc-123",
         **fields,
     }
+
+
+def test_held_access_lines_are_written_by_the_processs_writer_within_its_interval(kit_logs, monkeypatch):
+    from seaway import logs
+
+    monkeypatch.setattr(logging.getLogger(), "handlers", [logs._handler])  # without pytest's own handlers
+    for n in range(3):
+        logs.access(logging.INFO, f"id-{n}", "GET", "/x", "/x", 200, 1.0)  # no other record to carry them
+    lines = wait_for(lambda: kit_logs.getvalue().splitlines(), timeout=5, message="the held access lines")
+    assert [json.loads(line)["request_id"] for line in lines] == ["id-0", "id-1", "id-2"]
+
+
+def test_held_access_lines_are_written_when_the_process_exits():
+    script = (
+        "import logging, os\n"
+        "from seaway import logs\n"
+        "logs.configure('example')\n"
+        "logs.access(logging.INFO, 'last-one', 'GET', '/x', '/x', 200, 1.0)\n"
+        "raise SystemExit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(done.stdout)["request_id"] == "last-one"
 
 
 def test_an_access_line_goes_through_logging_once_the_configuration_is_not_the_kits(kit_logs, caplog):
