@@ -114,7 +114,7 @@ def _utc_text(created: float) -> str:
 
 ACCESS_WRITE_SECONDS = 0.25
 """How long an access line may wait to be written with the others (:class:`JsonLinesHandler`)."""
-_HELD_AT_MOST = 512  # access lines; a request that finds this many held writes them itself
+_HELD_AT_MOST = 128  # access lines (about 50 kB); a request that finds this many held writes them itself
 
 
 class JsonLinesHandler(logging.StreamHandler):
