@@ -16,12 +16,15 @@ import threading
 
 import pytest
 
-from tests.conftest import GENEROUS_RATE_LIMIT
+from tests.conftest import GENEROUS_RATE_LIMIT, unavailable
 from tests.processes import free_port, wait_for
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("wrk") is None, reason="wrk not found: install the Debian package wrk (apt-get install wrk)"
-)
+
+@pytest.fixture(autouse=True)
+def _wrk() -> None:
+    if shutil.which("wrk") is None:
+        unavailable("wrk not found: install the Debian package wrk")
+
 
 SECONDS = 5
 # Far below what the gateway serves on a loaded 2-core machine (over 1,000 a second), far above what a
