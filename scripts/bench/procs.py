@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
@@ -15,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seaway_tools.ops.supervisor import die_with_parent, terminate
+
 GUNICORN = [sys.executable, "-m", "gunicorn"]
 KIT_CONFIG = ["--config", "python:seaway.gunicorn_conf"]
-STOP_TIMEOUT = 15.0
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Stack:
             command,
             env=dict(env),
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             stdout=log,
             stderr=subprocess.STDOUT if log else None,
         )
@@ -39,23 +39,8 @@ class Stack:
         return process
 
     def stop(self) -> None:
-        """SIGTERM everything (last started first), then SIGKILL what is left after :data:`STOP_TIMEOUT`."""
-        for process in reversed(self.processes.values()):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when the bench dies, so no server outlives it."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        """SIGTERM everything (last started first), then SIGKILL what is left, as ``seaway up`` stops."""
+        terminate(list(reversed(self.processes.values())))
 
 
 def free_port() -> int:

@@ -101,7 +101,7 @@ class Supervisor:
                 managed.command,
                 env=managed.env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
                 stdout=subprocess.PIPE if capture else managed.log,
                 stderr=subprocess.PIPE if capture else (subprocess.STDOUT if managed.log else None),
             )
@@ -122,7 +122,7 @@ class Supervisor:
         managed = self.processes[name]
         with managed.lock:
             managed.stop_requested = True
-            _terminate([managed.process] if managed.process else [])
+            terminate([managed.process] if managed.process else [])
             managed.state, managed.detail = "stopped", ""
         return managed
 
@@ -157,7 +157,7 @@ class Supervisor:
         for group in (services, [m for m in self.processes.values() if m.kind == "emulator"]):
             for managed in group:
                 managed.stop_requested = True
-            _terminate([m.process for m in group if m.process is not None])
+            terminate([m.process for m in group if m.process is not None])
 
     def exited(self) -> list[Managed]:
         """Processes that ended by themselves since the last call (each reported once)."""
@@ -227,7 +227,7 @@ def redis_state(url: str) -> tuple[str, str]:
     return "ready", ""
 
 
-def _terminate(processes: list[subprocess.Popen]) -> None:
+def terminate(processes: list[subprocess.Popen]) -> None:
     """SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL each one's whole process group."""
     for process in processes:
         if process.poll() is None:
@@ -242,7 +242,8 @@ def _terminate(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if ``seaway up`` itself dies, so no process is ever orphaned."""
+def die_with_parent() -> None:
+    """In the child (``preexec_fn``): get SIGTERM if its parent (``seaway up``, the bench) dies, so no process
+    is ever orphaned."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
