@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 MAX_LINES = 20_000
 MAX_LINE_CHARS = 4_000
+_LEVELS = logging.getLevelNamesMapping()  # the kit's lines carry logging's level names
 # Fields shown as columns; every other field of a JSON line stays in ``fields``.
 _COLUMNS = ("time", "level", "message", "trace_id", "span_id")
 
@@ -116,6 +118,3 @@ class LogStore:
         with self._lock:
             lines = [line.message for line in reversed(self._lines) if line.service == service]
         return lines[:count][::-1]
-
-
-_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
