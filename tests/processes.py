@@ -175,6 +175,7 @@ class Service(Process):
             **env,
         }
         self.metrics_dir = Path(full_env["PROMETHEUS_MULTIPROC_DIR"])
+        self.workers = int(full_env["WORKERS"]) if full_env["WORKERS"].isdigit() else None
         super().__init__(name, [sys.executable, "-m", "gunicorn", "--config", "python:seaway.gunicorn_conf"], full_env)
 
     def start(self, wait: bool = True) -> Service:
@@ -184,10 +185,13 @@ class Service(Process):
         return self
 
     def wait_ready(self) -> None:
+        """Until ``/readyz`` answers and every worker has been forked: the first worker can be ready before
+        gunicorn forks the next (it waits up to 0.1 s between them), and tests count on all of them."""
+
         def ready() -> bool:
             if not self.running:
                 raise AssertionError(f"{self.name} exited while starting:\n{self.output()[-3000:]}")
-            return answers(f"{self.url}/readyz")
+            return answers(f"{self.url}/readyz") and (self.workers is None or len(self.worker_pids()) >= self.workers)
 
         wait_for(ready, message=f"{self.name} to be ready")
 
