@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import io
-import logging
-import random
-import re
-import time
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask
 from flask.json.provider import DefaultJSONProvider
-from flask.wrappers import Request, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from seaway import chaos, config, deadline, errors, health, logs, openapi, tracing
-
-# A caller's request id is kept only if it is short and plain, so it cannot inject into logs or headers.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_QUIET_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+from seaway import chaos, config, errors, health, logs, openapi
+from seaway.middleware import RequestSignals
 
 
 def create_app(name: str, *, openapi_document: dict[str, Any] | None = None) -> Flask:
@@ -41,13 +33,7 @@ def create_app(name: str, *, openapi_document: dict[str, Any] | None = None) -> 
     from seaway import metrics
 
     metrics.install(app, kit.worker_threads)
-    tracing.instrument_app(app)
-    # The kit's per-request work in one hook each (Flask's dispatch of a hook costs a coroutine check and
-    # context lookups): registered first, the before hook runs first and the after hook last, so the
-    # metrics' timing covers every other hook and the access line has the final response.
-    app.before_request(_before_request)
-    app.after_request(_after_request)
-    app.teardown_request(metrics.request_torn_down)
+    app.wsgi_app = RequestSignals(app.wsgi_app, app)  # outermost: ids, deadline, span, metrics, access line
     errors.install(app)
     health.install(app, kit.readiness_cache_seconds)
     if openapi_document is not None:
@@ -86,47 +72,3 @@ class _ChunkedBodyLimit:
             environ["CONTENT_LENGTH"] = str(len(body))
             environ["wsgi.input"] = io.BytesIO(body if len(body) <= self.limit else b"")
         return self.wsgi_app(environ, start_response)
-
-
-def _before_request() -> Response | None:
-    from seaway import metrics  # see create_app
-
-    current, state = request._get_current_object(), g._get_current_object()  # one context lookup each
-    metrics.request_started(current, state)
-    tracing.name_span(current)
-    _start_request(current, state)
-    return deadline.read(current, state)  # after the request id: a 504 for a spent deadline quotes it
-
-
-def _after_request(response: Response) -> Response:
-    from seaway import metrics  # see create_app
-
-    current, state = request._get_current_object(), g._get_current_object()
-    _finish_request(current, state, response)
-    metrics.request_finished(current, state, response)
-    return response
-
-
-def _start_request(current: Request, state: Any) -> None:
-    incoming = current.environ.get("HTTP_X_REQUEST_ID", "")
-    # 128 random bits as 32 hex digits, like a uuid4's hex; an id to find a request by, not a secret, so the
-    # random module's generator (reseeded in every forked worker) rather than a system call per request.
-    state.request_id = incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
-    state.started = time.perf_counter()
-
-
-def _finish_request(current: Request, state: Any, response: Response) -> None:
-    if "request_id" not in state:  # the request failed before _start_request ran
-        _start_request(current, state)
-    response.headers["X-Request-ID"] = state.request_id
-    path = current.path
-    rule = current.url_rule
-    logs.access(
-        logging.DEBUG if path in _QUIET_PATHS else logging.INFO,
-        state.request_id,
-        current.method,
-        rule.rule if rule is not None else None,
-        path,
-        response.status_code,
-        round((time.perf_counter() - state.started) * 1000, 2),
-    )

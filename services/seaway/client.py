@@ -35,10 +35,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from flask import g, has_request_context
 from requests.adapters import HTTPAdapter
 
-from seaway import breaker, config, deadline
+from seaway import breaker, config, deadline, request_id
 from seaway.config import setting
 from seaway.errors import Problem
 from seaway.service import url_env
@@ -217,8 +216,9 @@ class ServiceClient:
         self, method: str, url: str, json: Any, params: Any, headers: dict[str, str] | None, left: float
     ) -> tuple[requests.Response | None, str | None]:
         sent = {**(headers or {}), deadline.HEADER: deadline.header_value(left)}
-        if has_request_context() and "request_id" in g:
-            sent.setdefault("X-Request-ID", g.request_id)
+        current_id = request_id.current()
+        if current_id is not None:
+            sent.setdefault(request_id.HEADER, current_id)
         started = time.perf_counter()
         try:
             response = self._session().request(

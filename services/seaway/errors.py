@@ -11,8 +11,10 @@ import logging
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Flask, Response, g, json
+from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from seaway import request_id
 
 log = logging.getLogger("seaway.errors")
 
@@ -53,8 +55,9 @@ def problem_response(
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
-    if "request_id" in g:
-        body["request_id"] = g.request_id
+    current_id = request_id.current()
+    if current_id is not None:
+        body["request_id"] = current_id
     body.update(extra)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     response.headers.update(headers or {})

@@ -19,9 +19,10 @@ import time
 import traceback
 from typing import Any
 
-from flask import g, has_request_context
 from gunicorn.glogging import Logger as _GunicornLogger
 from opentelemetry import trace
+
+from seaway.request_id import current as current_request_id
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged as a field.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
@@ -69,7 +70,7 @@ class JsonFormatter(logging.Formatter):
             entry = self._entry(created, level, _ACCESS.name, message)
             entry.update(zip(ACCESS_FIELDS, (method, route, path, status, duration_ms), strict=True))
             return _ENCODER.encode(entry)
-        # A request id is plain (seaway.app keeps a caller's only if it is); trace and span ids are hex.
+        # A request id is plain (seaway.request_id keeps a caller's only if it is); trace and span ids are hex.
         ids = "" if request_id is None else f', "request_id": "{request_id}"'
         span_context = trace.get_current_span().get_span_context()
         if span_context.is_valid:
@@ -89,8 +90,9 @@ class JsonFormatter(logging.Formatter):
             "logger": logger,
             "message": message,
         }
-        if has_request_context() and "request_id" in g:
-            entry["request_id"] = g.request_id
+        current_id = current_request_id()
+        if current_id is not None:
+            entry["request_id"] = current_id
         span_context = trace.get_current_span().get_span_context()
         if span_context.is_valid:
             entry["trace_id"] = format(span_context.trace_id, "032x")
@@ -268,7 +270,7 @@ def configure(service: str, level: str = "INFO") -> None:
 
 
 class GunicornLogger(_GunicornLogger):
-    """gunicorn's logger without its access log: the kit writes its own access line (:mod:`seaway.app`), and
+    """gunicorn's logger without its access log: the kit writes its own access line (:mod:`seaway.middleware`), and
     gunicorn, seeing a ``logconfig_dict``, would otherwise build its access-log atoms for every request
     only for the ``gunicorn.access`` logger to drop them (about 15 us of a worker's time per request)."""
 

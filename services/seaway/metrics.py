@@ -3,7 +3,7 @@
 The names and labels are a contract: dashboards and alerts in ``k8s/observability/`` depend on them.
 
 - ``http_server_request_duration_seconds{http_route, http_request_method, http_response_status_code}``: every request
-  to a route of the service, recorded by the kit (:func:`request_started`, :func:`request_finished`); ``http_route``
+  to a route of the service, recorded by the kit (:func:`in_flight`, :func:`request_handled`); ``http_route``
   is the route template (``/products/<product_id>``), :data:`UNMATCHED_ROUTE` when no route matched (so unknown paths
   add no series), and the method is ``_OTHER`` when it is not a standard HTTP method. The kit's own ``/livez``,
   ``/readyz`` and ``/metrics`` are not counted. Each route's ``500`` series exists at 0 from a worker's first request
@@ -37,10 +37,9 @@ worker's live gauges are dropped (:func:`worker_died`); its counters stay, so to
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
-from flask import Flask, Request, Response, current_app, g
+from flask import Flask, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -157,26 +156,25 @@ def breaker_changed(peer_service: str, state: str) -> None:
 
 
 def install(app: Flask, worker_threads: int) -> None:
-    """Serve ``/metrics`` from ``app``; :mod:`seaway.app` records each request through :func:`request_started`,
-    :func:`request_finished` and :func:`request_torn_down`, in its own hooks.
+    """Serve ``/metrics`` from ``app``; :mod:`seaway.middleware` records each request through :func:`in_flight`
+    and :func:`request_handled`.
 
     ``seaway_worker_threads`` is set here, in every worker, so a scrape that reaches the app always holds it:
     the service-down alert watches for its absence (Istio's merged metrics answer without the app).
     """
     WORKER_THREADS.set(worker_threads)
-    app.extensions["seaway.metrics.initialised"] = False
     app.add_url_rule("/metrics", "seaway_metrics", _scrape, methods=["GET"])
 
 
-def _initialise_error_series(app: Flask) -> None:
+def initialise_error_series(app: Flask) -> None:
     """Create each route's ``500`` series (every method it accepts but HEAD and OPTIONS) at 0.
 
     Prometheus loses the first increment of a series that appears with it (``rate`` needs two samples), and
     a ratio over a series that never appeared is empty, not 0: the availability rules need the 5xx series
     before the first error. Routes are known only once the service has added them, after ``create_app``, so
-    this runs on a worker's first request (a scrape counts). One status keeps the cost bounded (14 samples a
-    route and method): 500 is what an unhandled error becomes; the rules fall back to 0 for the rest. In
-    multiprocess mode the zeros go to this worker's file and the merged scrape shows them.
+    :mod:`seaway.middleware` calls this on a worker's first request (a scrape counts). One status keeps the cost
+    bounded (14 samples a route and method): 500 is what an unhandled error becomes; the rules fall back to 0
+    for the rest. In multiprocess mode the zeros go to this worker's file and the merged scrape shows them.
     """
     for rule in app.url_map.iter_rules():
         if rule.rule in _UNCOUNTED_PATHS or rule.endpoint == "static":
@@ -191,51 +189,27 @@ _durations: dict[tuple[str, str, int], Any] = {}
 _in_flight: dict[str, Any] = {}
 
 
-def _duration_child(route: str, method: str, status: int) -> Any:
-    key = (route, method, status)
-    child = _durations.get(key)
-    if child is None:
-        child = _durations[key] = SERVER_DURATION.labels(route, method, str(status))
-    return child
-
-
-def _in_flight_child(method: str) -> Any:
+def in_flight(method: str) -> Any:
+    """The in-flight gauge of requests with ``method`` (``_OTHER`` when it is not a standard HTTP method): the
+    caller increments it as a request begins and decrements it once the request is handled."""
+    if method not in _METHODS:
+        method = "_OTHER"
     child = _in_flight.get(method)
     if child is None:
         child = _in_flight[method] = SERVER_ACTIVE.labels(method)
     return child
 
 
-def request_started(current: Request, state: Any) -> None:
-    """A request began (``current``: the request, ``state``: its ``flask.g``): it is in flight from now."""
-    if not current_app.extensions.get("seaway.metrics.initialised", True):
-        current_app.extensions["seaway.metrics.initialised"] = True
-        _initialise_error_series(current_app)
-    if current.path in _UNCOUNTED_PATHS:
-        return
-    method = current.method if current.method in _METHODS else "_OTHER"
-    in_flight = _in_flight_child(method)
-    state.seaway_metrics = (method, time.perf_counter(), in_flight)
-    in_flight.inc()
-
-
-def request_finished(current: Request, state: Any, response: Response) -> None:
-    """Its response is made: its duration, by route template, method and status; no longer in flight."""
-    started = state.pop("seaway_metrics", None)
-    if started is not None:
-        method, at, in_flight = started
-        rule = current.url_rule
-        route = rule.rule if rule is not None else UNMATCHED_ROUTE
-        _duration_child(route, method, response.status_code).observe(time.perf_counter() - at)
-        in_flight.dec()
-
-
-def request_torn_down(error: BaseException | None) -> None:
-    """Flask's teardown of every request."""
-    # after_request did not run (an error escaped every handler): still leave the in-flight gauge right.
-    started = g.pop("seaway_metrics", None)
-    if started is not None:
-        started[2].dec()
+def request_handled(route: str | None, method: str, status: int, seconds: float) -> None:
+    """A request's response is made: its duration by route template (None: it matched no route), method and
+    status."""
+    if method not in _METHODS:
+        method = "_OTHER"
+    key = (route, method, status)
+    child = _durations.get(key)
+    if child is None:
+        child = _durations[key] = SERVER_DURATION.labels(route or UNMATCHED_ROUTE, method, str(status))
+    child.observe(seconds)
 
 
 def _scrape() -> Response:

@@ -16,8 +16,8 @@ the exporter's thread and connections do not survive a fork. It sets, for this w
   span per AWS call; for SNS and SQS it adds its trace-context attributes next to the ones
   :mod:`seaway.events` sets, and leaves them alone when a message has too many attributes already).
 
-Each app gets a server span per request from :func:`instrument_app` (``create_app`` calls it), without
-``/livez``, ``/readyz`` and ``/metrics``: a small WSGI middleware of the kit's own rather than
+Each request gets a server span from :func:`start_server_span` (the kit's middleware, :mod:`seaway.middleware`,
+calls it), without ``/livez``, ``/readyz`` and ``/metrics``: the kit's own rather than
 opentelemetry-instrumentation-flask, which cost about 200 us of CPU per request (it computes the full
 URL three times, collects and sets every attribute twice, and attaches a second context for SQL
 comments); the span is named ``<METHOD> <route template>`` and carries the stable HTTP semantic
@@ -30,10 +30,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Request
 from opentelemetry import context, propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
@@ -107,71 +105,58 @@ class _HashedOnce(Resource):
             return self._hash
 
 
-def instrument_app(app: Flask) -> None:
-    """A server span per request (not for probes and scrapes), parented by the incoming trace context; once
-    routed, :mod:`seaway.app`'s hook names it (:func:`name_span`)."""
-    excluded = os.environ.get("OTEL_PYTHON_FLASK_EXCLUDED_URLS") or EXCLUDED_URLS
-    app.wsgi_app = _ServerSpans(app.wsgi_app, re.compile("|".join(p.strip() for p in excluded.split(","))))
+_excluded: re.Pattern | None = None  # from OTEL_PYTHON_FLASK_EXCLUDED_URLS, read on the first request
+_tracer: trace.Tracer | None = None  # first used after the worker's provider is set
 
 
-_SPAN_KEY = "seaway.tracing.span"
+def start_server_span(environ: dict[str, Any]) -> tuple[trace.Span, object] | None:
+    """The server span of the request ``environ`` describes, parented by its incoming trace context and current
+    from now on (the token detaches it again); None for probes and scrapes (:data:`EXCLUDED_URLS`)."""
+    global _excluded, _tracer
+    if _excluded is None:
+        patterns = os.environ.get("OTEL_PYTHON_FLASK_EXCLUDED_URLS") or EXCLUDED_URLS
+        _excluded = re.compile("|".join(p.strip() for p in patterns.split(",")))
+    path = environ.get("PATH_INFO", "")
+    if _excluded.search(path):
+        return None
+    method = environ.get("REQUEST_METHOD", "")
+    attributes = {"http.request.method": method, "url.path": path, "url.scheme": environ.get("wsgi.url_scheme")}
+    if environ.get("QUERY_STRING"):
+        attributes["url.query"] = environ["QUERY_STRING"]
+    if environ.get("REMOTE_ADDR"):
+        attributes["client.address"] = environ["REMOTE_ADDR"]
+    if environ.get("HTTP_USER_AGENT"):
+        attributes["user_agent.original"] = environ["HTTP_USER_AGENT"]
+    if _tracer is None:
+        _tracer = trace.get_tracer(__name__, tracer_provider=_provider)
+    span = _tracer.start_span(
+        method,
+        context=propagate.extract(environ, getter=wsgi_getter),
+        kind=SpanKind.SERVER,
+        attributes=attributes,
+    )
+    return span, context.attach(trace.set_span_in_context(span))
 
 
-class _ServerSpans:
-    """WSGI middleware: the span is current for the whole of Flask's handling (hooks and access log included)."""
-
-    def __init__(self, wsgi_app: Callable, excluded: re.Pattern) -> None:
-        self.wsgi_app = wsgi_app
-        self.excluded = excluded
-        self._tracer: trace.Tracer | None = None  # first used after the worker's provider is set
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if self.excluded.search(path):
-            return self.wsgi_app(environ, start_response)
-        method = environ.get("REQUEST_METHOD", "")
-        attributes = {"http.request.method": method, "url.path": path, "url.scheme": environ.get("wsgi.url_scheme")}
-        if environ.get("QUERY_STRING"):
-            attributes["url.query"] = environ["QUERY_STRING"]
-        if environ.get("REMOTE_ADDR"):
-            attributes["client.address"] = environ["REMOTE_ADDR"]
-        if environ.get("HTTP_USER_AGENT"):
-            attributes["user_agent.original"] = environ["HTTP_USER_AGENT"]
-        if self._tracer is None:
-            self._tracer = trace.get_tracer(__name__, tracer_provider=_provider)
-        span = self._tracer.start_span(
-            method,
-            context=propagate.extract(environ, getter=wsgi_getter),
-            kind=SpanKind.SERVER,
-            attributes=attributes,
-        )
-        environ[_SPAN_KEY] = span
-        token = context.attach(trace.set_span_in_context(span))
-
-        def traced_start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
-            code = int(status[:3])
-            span.set_attribute("http.response.status_code", code)
-            if code >= 500:
-                span.set_status(Status(StatusCode.ERROR))
-            return start_response(status, headers, exc_info)
-
-        try:
-            return self.wsgi_app(environ, traced_start_response)
-        except BaseException as error:
-            span.record_exception(error)
-            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-            raise
-        finally:
-            span.end()
-            context.detach(token)
+def response_started(span: trace.Span, method: str, route: str | None, status: int) -> None:
+    """The request's response begins: its span is named after the route template (the semantic conventions'
+    ``<METHOD> <route>``) and gets the status; 5xx is an error."""
+    if span.is_recording():
+        if route is not None:
+            span.update_name(f"{method} {route}")
+            span.set_attribute("http.route", route)
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_status(Status(StatusCode.ERROR))
 
 
-def name_span(current: Request) -> None:
-    """Once ``current`` is routed: name its span after the route template, as the semantic conventions ask."""
-    span = current.environ.get(_SPAN_KEY)
-    if span is not None and current.url_rule is not None and span.is_recording():
-        span.update_name(f"{current.method} {current.url_rule.rule}")
-        span.set_attribute("http.route", current.url_rule.rule)
+def end_server_span(span: trace.Span, token: object, error: BaseException | None = None) -> None:
+    """The request is handled (``error``: what escaped the app): the span ends and is no longer current."""
+    if error is not None:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+    span.end()
+    context.detach(token)
 
 
 def _flush() -> None:

@@ -5,7 +5,6 @@ import logging
 import subprocess
 import sys
 
-import flask
 import pytest
 from flask import Flask, request
 
@@ -179,7 +178,7 @@ def kit_logs(monkeypatch):
 def test_an_access_line_written_directly_is_the_line_of_an_ordinary_record(kit_logs, monkeypatch, route, path):
     from opentelemetry.sdk.trace import TracerProvider
 
-    from seaway import logs
+    from seaway import logs, request_id
 
     def no_record(*args, **kwargs):
         raise AssertionError("the access line made a LogRecord")
@@ -187,8 +186,9 @@ def test_an_access_line_written_directly_is_the_line_of_an_ordinary_record(kit_l
     values = ("abc-123", "GET", route, path, 200, 1.5)
     fields = dict(zip(logs.ACCESS_FIELDS, values[1:], strict=True))
     app = Flask("example")
-    with app.test_request_context(), TracerProvider().get_tracer("t").start_as_current_span("GET"):
-        flask.g.request_id = "abc-123"  # where an ordinary record's formatter finds it
+    # The request's environ is where an ordinary record's formatter finds its id.
+    context = app.test_request_context(environ_base={request_id.ENVIRON_KEY: "abc-123"})
+    with context, TracerProvider().get_tracer("t").start_as_current_span("GET"):
         with monkeypatch.context() as patched:
             patched.setattr(logging.Logger, "makeRecord", no_record)
             patched.setattr(logging.getLogger(), "handlers", [logs._handler])  # without pytest's own handlers

@@ -58,6 +58,36 @@ def test_errors_are_counted_with_their_status_and_leave_nothing_in_flight(client
     assert REGISTRY.get_sample_value("http_server_active_requests", {"http_request_method": "GET"}) == 0
 
 
+def test_a_spent_deadline_is_answered_before_flask_and_still_counted_under_its_route(client):
+    before = count("/items/<item_id>", status="504")
+    answer = client.get("/items/x", headers={"x-envoy-expected-rq-timeout-ms": "0", "X-Request-ID": "late-2"})
+    assert answer.status_code == 504 and answer.headers["X-Request-ID"] == "late-2"
+    assert count("/items/<item_id>", status="504") == before + 1
+
+
+def test_probes_and_scrapes_are_not_counted(client):
+    before = [count(path) for path in ("/livez", "/readyz", "/metrics")]
+    for path in ("/livez", "/readyz", "/metrics"):
+        assert client.get(path).headers["X-Request-ID"]
+    assert [count(path) for path in ("/livez", "/readyz", "/metrics")] == before
+
+
+class _Stop(BaseException):
+    """Like SystemExit in a request thread: no error handler of Flask's catches it."""
+
+
+def test_an_error_that_escapes_flask_leaves_nothing_in_flight():
+    app = seaway.create_app("example")
+
+    @app.get("/escape")
+    def escape():
+        raise _Stop
+
+    with pytest.raises(_Stop):
+        app.test_client().get("/escape")
+    assert REGISTRY.get_sample_value("http_server_active_requests", {"http_request_method": "GET"}) == 0
+
+
 def test_each_routes_500_series_exists_at_zero_from_the_first_scrape():
     # Prometheus loses the first increment of a series that appears with it, and a 5xx ratio over a series
     # that never appeared is empty: the availability rules need every route's 500 series before any error.
