@@ -120,7 +120,7 @@ def _preload() -> None:
     if _service.redis:
         import_module("redis")
     if _tracing.exporter_configured():
-        import_module("opentelemetry.exporter.otlp.proto.http.trace_exporter")
+        import_module("seaway.otlp")
     _aws.preload(_aws.services_of(_service.resources))
 
 
