@@ -1,6 +1,8 @@
 """Slow clients cannot stall a service: with 16 sockets sending their headers a byte a second (twice the
 threads of 2 workers x 4), other clients are still answered, each in under a second, and the server closes
-the slow sockets once HEADER_TIMEOUT_SECONDS has passed (408 for a head begun and not finished).
+the slow sockets once HEADER_TIMEOUT_SECONDS has passed (408 for a head begun and not finished). Half of them
+are new connections, half send their slow head on a kept-alive connection after a first request: the
+worker's thread reads what has arrived of such a head without waiting, and hands the rest to its event loop.
 
 Before the kit's worker a gthread thread read each head itself, with no deadline: 8 such sockets made two of
 three other requests time out.
@@ -25,14 +27,16 @@ class SlowClient(threading.Thread):
 
     HEAD = b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 100 + b"\r\n\r\n"
 
-    def __init__(self, port: int, stop: threading.Event) -> None:
+    def __init__(self, port: int, stop: threading.Event, kept_alive: bool) -> None:
         super().__init__(daemon=True)
-        self.port, self.stop = port, stop
+        self.port, self.stop, self.kept_alive = port, stop, kept_alive
         self.answer = b""
-        self.closed_after: float | None = None  # seconds from the connect to the server's close
+        self.closed_after: float | None = None  # seconds from the slow head's start to the server's close
 
     def run(self) -> None:
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as conn:
+            if self.kept_alive:
+                _first_request(conn)
             started = time.monotonic()
             conn.settimeout(1.0)
             for byte in self.HEAD:
@@ -51,10 +55,23 @@ class SlowClient(threading.Thread):
                     return
 
 
+def _first_request(conn: socket.socket) -> None:
+    """A whole request and its whole answer on ``conn``, which the server then keeps alive."""
+    conn.sendall(b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += conn.recv(4096)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    length = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))[15:])
+    while len(body) < length:
+        body += conn.recv(4096)
+
+
 def test_sixteen_slow_header_sockets_leave_other_clients_answered_within_a_second(start_service):
     service = start_service("gateway", gateway_env(HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT)))
     stop = threading.Event()
-    slow = [SlowClient(service.port, stop) for _ in range(SLOW_SOCKETS)]
+    slow = [SlowClient(service.port, stop, kept_alive=n % 2 == 1) for n in range(SLOW_SOCKETS)]
     for client in slow:
         client.start()
     try:
