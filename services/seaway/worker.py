@@ -60,7 +60,6 @@ class SeawayWorker(ThreadWorker):
         # timeout" when inserted, so the dict's insertion order is deadline order.
         self._heads: dict[TConn, float] = {}
         self._busy = 0  # connections handed to a thread and not yet back
-        self._accept_held = False  # a connection waited with every thread busy: not listening until one is free
         cfg = self.cfg
         self._header_timeout = config.load(config.KitSettings).header_timeout_seconds
         line, fields, field = cfg.limit_request_line, cfg.limit_request_fields, cfg.limit_request_field_size
@@ -69,18 +68,14 @@ class SeawayWorker(ThreadWorker):
         self._own_heads = not cfg.is_ssl and cfg.http2_cleartext in ("off", None)
 
     # --- accept: one shared socket, taken only with a thread free ------------------------------------------
-    # The listener leaves the poller only once a connection waits while every thread is busy, not whenever
-    # every thread is: with kept-alive clients keeping the threads busy, that was two poller changes (two
-    # system calls) for nearly every request.
 
     def set_accept_enabled(self, enabled: bool) -> None:
-        super().set_accept_enabled(enabled and self.alive and not self._accept_held)
+        super().set_accept_enabled(enabled and self.alive and self._busy < self.cfg.threads)
+
+    def _gate(self) -> None:
+        self.set_accept_enabled(self.nr_conns < self.worker_connections)
 
     def accept(self, listener) -> None:
-        if self._busy >= self.cfg.threads:  # no thread free: the connection is left to another worker for now
-            self._accept_held = True
-            self.set_accept_enabled(False)
-            return
         if not self._own_heads:
             return super().accept(listener)
         try:
@@ -96,13 +91,13 @@ class SeawayWorker(ThreadWorker):
     def enqueue_req(self, conn: TConn) -> None:
         self._busy += 1
         super().enqueue_req(conn)
+        if self._busy >= self.cfg.threads:
+            self._gate()
 
     def finish_request(self, conn: TConn, fs) -> None:
         self._busy -= 1
         super().finish_request(conn, fs)
-        if self._accept_held and self._busy < self.cfg.threads:
-            self._accept_held = False
-            self.set_accept_enabled(self.nr_conns < self.worker_connections)
+        self._gate()
 
     # --- heads: read by the event loop, under a deadline ---------------------------------------------------
 
