@@ -6,6 +6,7 @@ storefront here runs with ``--no-dashboard``."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -49,10 +50,12 @@ def alive(pid: int) -> bool:
 
 
 def free_offset(*ports: int) -> int:
-    """An offset that puts every declared port on a free one."""
+    """An offset that puts every declared port on a free one, below the kernel's range of ephemeral ports: a
+    port in that range can be taken by any outgoing connection between this check and the service's bind."""
+    lowest_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     for _ in range(50):
-        offset = free_port() - min(ports)
-        if offset > 0 and all(_free(port + offset) for port in ports):
+        offset = random.randrange(10_000, lowest_ephemeral - max(ports)) - min(ports)
+        if all(_free(port + offset) for port in ports):
             return offset
     pytest.fail("no free port range found")
 
