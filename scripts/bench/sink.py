@@ -1,5 +1,6 @@
 """A stand-in OTLP/HTTP collector: accepts trace exports and counts the spans, so the kit's exporter does
-its real work (serialise, POST, wait for the answer) during the overhead runs. Spans are counted per
+its real work (serialise, POST, wait for the answer) during the overhead runs. Like a collector, it keeps the
+exporters' connections alive (``http.server`` closes each after one request by default). Spans are counted per
 ``service.name`` too, so each variant's exports can be told apart."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ class TraceSink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept alive, as a collector keeps them
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 export = ExportTraceServiceRequest.FromString(body)
