@@ -97,7 +97,30 @@ def test_the_ops_view_shows_an_order_across_services_and_restarts_catalog(stack,
 
     wait.until(lambda _: states() == dict.fromkeys(("emulator", *SERVICES), "ready"))
 
+    # A rate needs a scrape from before the order, as Prometheus's rate() needs two samples: the order is placed
+    # once the view has scraped the gateway (its order route is listed from the first scrape, at zero).
+    browser.get(stack["view"] + "/#metrics")
+    wait.until(lambda _: read(browser, '.card[data-service="gateway"] tr[data-route="POST /api/orders"]'))
     order_id = place_order_on_the_page(browser, stack["gateway"], wait)
+
+    # Its metrics, first: the rate is over the last minute of scrapes, so a check made after the trace and log
+    # steps on a slow machine could find the order outside it. The order route above zero, fulfillment's
+    # processed event, the topology.
+    browser.get(stack["view"] + "/#metrics")
+
+    def order_rate() -> float:
+        rows = read(browser, '.card[data-service="gateway"] tr[data-route="POST /api/orders"]')
+        found = re.search(r"POST /api/orders\s+(\d+\.\d+)/s", rows[0]["text"]) if rows else None
+        return float(found[1]) if found else 0.0
+
+    wait.until(lambda _: order_rate() > 0)
+    wait.until(lambda _: read(browser, '.card[data-service="fulfillment"] table.events tr'))
+    assert any(
+        "order.placed processed" in row["text"]
+        for row in read(browser, '.card[data-service="fulfillment"] table.events tr')
+    )
+    assert read(browser, '#topology path[data-source="gateway"][data-target="orders"]')
+    assert read(browser, '#topology path[data-source="queue:fulfillment"][data-target="fulfillment"]')
 
     # The order's trace: one waterfall with spans of the four services, fulfillment's from the SQS message.
     browser.get(stack["view"] + "/#traces")
@@ -131,23 +154,6 @@ def test_the_ops_view_shows_an_order_across_services_and_restarts_catalog(stack,
     wait.until(lambda _: len({line["data-service"] for line in logged()}) >= 3)
     assert {line["data-trace-id"] for line in logged()} == {trace_id}
     assert any(order_id in line["text"] for line in logged())
-
-    # Its metrics: the gateway's order route at a rate above zero, fulfillment's processed event, the topology.
-    browser.get(stack["view"] + "/#metrics")
-
-    def order_rate() -> float:
-        rows = read(browser, '.card[data-service="gateway"] tr[data-route="POST /api/orders"]')
-        found = re.search(r"POST /api/orders\s+(\d+\.\d+)/s", rows[0]["text"]) if rows else None
-        return float(found[1]) if found else 0.0
-
-    wait.until(lambda _: order_rate() > 0)
-    wait.until(lambda _: read(browser, '.card[data-service="fulfillment"] table.events tr'))
-    assert any(
-        "order.placed processed" in row["text"]
-        for row in read(browser, '.card[data-service="fulfillment"] table.events tr')
-    )
-    assert read(browser, '#topology path[data-source="gateway"][data-target="orders"]')
-    assert read(browser, '#topology path[data-source="queue:fulfillment"][data-target="fulfillment"]')
 
     # Restart catalog from the view: a new process, ready again.
     browser.get(stack["view"] + "/#resources")
