@@ -93,12 +93,16 @@ def test_api_calls_are_one_per_interval_whatever_the_request_rate_and_worker_cou
     get_many(f"{catalog.url}/products", count, concurrency)
 
     def settled() -> tuple[float, float, float] | None:
-        # Counters are read between intervals: a flush counts itself before its call returns.
-        flushes = counter(catalog, "seaway_cloudwatch_flushes_total")
-        calls = counter(catalog, "seaway_cloudwatch_put_calls_total", outcome="ok")
-        datums = counter(catalog, "seaway_cloudwatch_datums_total")
-        arrived = statistic(moto, namespace, "Requests", route("/products"), "Sum") == count
-        return (flushes, calls, datums) if arrived and calls == flushes else None
+        # Every request in CloudWatch first, then the publisher's counters from one scrape: read before, or
+        # from scrapes apart, they could miss a flush that came between (a flush counts itself before its call
+        # returns, its call and datums after).
+        if statistic(moto, namespace, "Requests", route("/products"), "Sum") != count:
+            return None
+        scrape = catalog.scrape()
+        flushes = scrape.get(("seaway_cloudwatch_flushes_total", ()), 0.0)
+        calls = scrape.get(("seaway_cloudwatch_put_calls_total", (("outcome", "ok"),)), 0.0)
+        datums = scrape.get(("seaway_cloudwatch_datums_total", ()), 0.0)
+        return (flushes, calls, datums) if calls == flushes else None
 
     flushes, calls, datums = wait_for(settled, timeout=30, interval=0.3, message="the requests in CloudWatch")
     print(f"workers={workers} requests={count}: {calls:.0f} calls in {flushes:.0f} intervals, {datums:.0f} datums")
