@@ -7,7 +7,7 @@ The names and labels are a contract: dashboards and alerts in ``k8s/observabilit
   is the route template (``/products/<product_id>``), :data:`UNMATCHED_ROUTE` when no route matched (so unknown paths
   add no series), and the method is ``_OTHER`` when it is not a standard HTTP method. The kit's own ``/livez``,
   ``/readyz`` and ``/metrics`` are not counted. Each route's ``500`` series exists at 0 from a worker's first request
-  (its first scrape included): see :func:`_initialise_error_series`.
+  (its first scrape included): see :func:`initialise_error_series`.
 - ``http_server_active_requests{http_request_method}``: requests in flight (summed over live workers)
 - ``seaway_worker_threads``: request threads of the live workers, the capacity in-flight requests use up
 - ``http_client_request_duration_seconds{peer_service, http_request_method, http_response_status_code}``
@@ -37,6 +37,7 @@ worker's live gauges are dropped (:func:`worker_died`); its counters stay, so to
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from typing import Any
 
 from flask import Flask, Response
@@ -61,7 +62,6 @@ LATENCY_OBJECTIVE_SECONDS = 0.25
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _AGE_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
-_UNCOUNTED_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
 
 SERVER_DURATION = Histogram(
     "http_server_request_duration_seconds",
@@ -166,8 +166,9 @@ def install(app: Flask, worker_threads: int) -> None:
     app.add_url_rule("/metrics", "seaway_metrics", _scrape, methods=["GET"])
 
 
-def initialise_error_series(app: Flask) -> None:
-    """Create each route's ``500`` series (every method it accepts but HEAD and OPTIONS) at 0.
+def initialise_error_series(app: Flask, uncounted: Collection[str]) -> None:
+    """Create each route's ``500`` series (every method it accepts but HEAD and OPTIONS) at 0; none for the
+    ``uncounted`` paths (the kit's probes and scrape, whose requests are not counted).
 
     Prometheus loses the first increment of a series that appears with it (``rate`` needs two samples), and
     a ratio over a series that never appeared is empty, not 0: the availability rules need the 5xx series
@@ -177,7 +178,7 @@ def initialise_error_series(app: Flask) -> None:
     for the rest. In multiprocess mode the zeros go to this worker's file and the merged scrape shows them.
     """
     for rule in app.url_map.iter_rules():
-        if rule.rule in _UNCOUNTED_PATHS or rule.endpoint == "static":
+        if rule.rule in uncounted or rule.endpoint == "static":
             continue
         for method in sorted((rule.methods or set()) & (_METHODS - {"HEAD", "OPTIONS"})):
             SERVER_DURATION.labels(rule.rule, method, "500")
