@@ -56,7 +56,12 @@ def route(name: str, klass: str = "2xx") -> dict[str, str]:
 
 
 def counter(service, name: str, **labels: str) -> float:
-    return service.scrape().get((name, tuple(sorted(labels.items()))), 0.0)
+    return value_in(service.scrape(), name, **labels)
+
+
+def value_in(scrape: dict, name: str, **labels: str) -> float:
+    """A sample of one ``Service.scrape()``, 0 when absent."""
+    return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def get_many(url: str, count: int, concurrency: int) -> None:
@@ -99,9 +104,9 @@ def test_api_calls_are_one_per_interval_whatever_the_request_rate_and_worker_cou
         if statistic(moto, namespace, "Requests", route("/products"), "Sum") != count:
             return None
         scrape = catalog.scrape()
-        flushes = scrape.get(("seaway_cloudwatch_flushes_total", ()), 0.0)
-        calls = scrape.get(("seaway_cloudwatch_put_calls_total", (("outcome", "ok"),)), 0.0)
-        datums = scrape.get(("seaway_cloudwatch_datums_total", ()), 0.0)
+        flushes = value_in(scrape, "seaway_cloudwatch_flushes_total")
+        calls = value_in(scrape, "seaway_cloudwatch_put_calls_total", outcome="ok")
+        datums = value_in(scrape, "seaway_cloudwatch_datums_total")
         return (flushes, calls, datums) if calls == flushes else None
 
     flushes, calls, datums = wait_for(settled, timeout=30, interval=0.3, message="the requests in CloudWatch")
