@@ -12,7 +12,8 @@ the exporter's thread and connections do not survive a fork. It sets, for this w
   ``OTEL_TRACES_EXPORTER=none``: spans still give every log line its trace and span ids;
 - propagators: ``OTEL_PROPAGATORS`` when set, else X-Ray, W3C trace context and baggage, in that order,
   so an ``X-Amzn-Trace-Id`` from an ALB or an X-Ray-instrumented caller becomes the parent, and a W3C
-  ``traceparent`` wins when both are present (a composite's later propagators override earlier ones);
+  ``traceparent`` wins when both are present (a composite's later propagators override earlier ones); a
+  request's incoming context (its parent and its ``baggage``) is current while it is handled;
 - instrumentation of ``requests`` (trace context into every call to another service) and botocore (a
   span per AWS call; for SNS and SQS it adds its trace-context attributes next to the ones
   :mod:`seaway.events` sets, and leaves them alone when a message has too many attributes already).
@@ -73,10 +74,7 @@ def start(service: str) -> TracerProvider:
     global _provider
     if _provider is not None:
         return _provider
-    if not os.environ.get("OTEL_PROPAGATORS"):
-        propagate.set_global_textmap(
-            CompositePropagator([AwsXRayPropagator(), TraceContextTextMapPropagator(), W3CBaggagePropagator()])
-        )
+    _set_propagators(os.environ.get("OTEL_PROPAGATORS") or _DEFAULT_PROPAGATORS)
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service}
     resource = Resource.create(attributes)
     provider = TracerProvider(resource=_HashedOnce(resource.attributes, resource.schema_url))
@@ -91,6 +89,42 @@ def start(service: str) -> TracerProvider:
     lifecycle.on_shutdown(_flush)
     _provider = provider
     return provider
+
+
+_DEFAULT_PROPAGATORS = "xray,tracecontext,baggage"
+# The propagators the kit builds itself, by their OTEL_PROPAGATORS names, and the request headers (as WSGI environ
+# keys) each one's extract() reads: a request with none of them has no incoming context to extract.
+_KNOWN_PROPAGATORS = {
+    "xray": (AwsXRayPropagator, ("HTTP_X_AMZN_TRACE_ID",)),
+    "tracecontext": (TraceContextTextMapPropagator, ("HTTP_TRACEPARENT",)),
+    "baggage": (W3CBaggagePropagator, ("HTTP_BAGGAGE",)),
+}
+_ROOT = context.Context()  # the context extract() gives a request without trace headers: no parent, no baggage
+# The propagator start() set and the environ keys it reads; (None, ()) when OTEL_PROPAGATORS names another one.
+_incoming: tuple[object, tuple[str, ...]] = (None, ())
+
+
+def _set_propagators(names: str) -> None:
+    """The global propagator for ``names`` (``OTEL_PROPAGATORS``'s syntax). When each name is one the kit knows,
+    the kit builds it and remembers which headers it reads, so that :func:`start_server_span` skips extracting
+    from a request that carries none of them (most of them: only a service's callers send trace headers);
+    any other name leaves the one the OpenTelemetry API built from the variable."""
+    global _incoming
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    if not wanted or any(name not in _KNOWN_PROPAGATORS for name in wanted):
+        _incoming = (None, ())
+        return
+    composite = CompositePropagator([_KNOWN_PROPAGATORS[name][0]() for name in wanted])
+    propagate.set_global_textmap(composite)
+    _incoming = (composite, tuple(key for name in wanted for key in _KNOWN_PROPAGATORS[name][1]))
+
+
+def _parent_context(environ: dict[str, Any]) -> context.Context:
+    """The incoming trace context of the request ``environ`` describes, as the global propagator extracts it."""
+    textmap, keys = _incoming
+    if textmap is propagate.get_global_textmap() and not any(key in environ for key in keys):
+        return _ROOT
+    return propagate.extract(environ, getter=wsgi_getter)
 
 
 class _HashedOnce(Resource):
@@ -130,13 +164,10 @@ def start_server_span(environ: dict[str, Any]) -> tuple[trace.Span, object] | No
         attributes["user_agent.original"] = environ["HTTP_USER_AGENT"]
     if _tracer is None:
         _tracer = trace.get_tracer(__name__, tracer_provider=_provider)
-    span = _tracer.start_span(
-        method,
-        context=propagate.extract(environ, getter=wsgi_getter),
-        kind=SpanKind.SERVER,
-        attributes=attributes,
-    )
-    return span, context.attach(trace.set_span_in_context(span))
+    parent = _parent_context(environ)
+    span = _tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=attributes)
+    # Current from now on: the span in the incoming context, so the caller's baggage goes on with the request.
+    return span, context.attach(trace.set_span_in_context(span, parent))
 
 
 def response_started(span: trace.Span, method: str, route: str | None, status: int) -> None:
