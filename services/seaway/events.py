@@ -35,13 +35,15 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 
 from seaway import aws, dynamodb, health, lifecycle, metrics
@@ -110,6 +112,17 @@ def publish(topic_arn: str, event: Event) -> str:
 
 
 Handler = Callable[[Event], None]
+
+
+@contextmanager
+def _current(context: otel_context.Context) -> Iterator[None]:
+    """``context`` (a message's trace context) current inside the block: the consumer's span is its child, and
+    the publisher's baggage goes on with the event to what its handler calls and publishes."""
+    token = otel_context.attach(context)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
 
 
 class Consumer:
@@ -242,18 +255,19 @@ class Consumer:
             for key, value in message.get("MessageAttributes", {}).items()
             if value.get("DataType") == "String" and "StringValue" in value
         }
-        context = propagate.extract(carrier)
-        with _tracer.start_as_current_span(
-            f"{self.queue} process",
-            context=context,
-            kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "aws_sqs",
-                "messaging.destination.name": self.queue,
-                "messaging.operation.type": "process",
-                "messaging.message.id": message.get("MessageId", ""),
-            },
-        ) as span:
+        with (
+            _current(propagate.extract(carrier)),
+            _tracer.start_as_current_span(
+                f"{self.queue} process",
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "aws_sqs",
+                    "messaging.destination.name": self.queue,
+                    "messaging.operation.type": "process",
+                    "messaging.message.id": message.get("MessageId", ""),
+                },
+            ) as span,
+        ):
             try:
                 event = Event.from_json(message.get("Body", ""))
             except BadEvent as error:

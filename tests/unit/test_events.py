@@ -89,3 +89,40 @@ def test_a_consumer_begins_once_its_worker_has_been_found_ready(moto, monkeypatc
         finally:
             consumer.stop()
             lifecycle._hooks.remove(consumer.stop)
+
+
+def test_a_handler_runs_in_the_events_trace_context_baggage_included(moto):
+    from opentelemetry import baggage, trace
+
+    from seaway import aws, lifecycle
+    from seaway.events import Consumer
+    from tests.conftest import aws_environment
+    from tests.processes import wait_for
+
+    trace_id = uuid.uuid4().hex
+    attributes = {
+        "traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01",
+        "baggage": "tenant=acme",
+    }
+    seen = []
+
+    def handler(event):
+        seen.append(
+            (format(trace.get_current_span().get_span_context().trace_id, "032x"), baggage.get_baggage("tenant"))
+        )
+
+    with aws_environment(moto.aws_env()):
+        queue_url = aws.client("sqs").create_queue(QueueName=f"context-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        aws.client("sqs").send_message(
+            QueueUrl=queue_url,
+            MessageBody=Event.new("order.placed", {}).to_json(),
+            MessageAttributes={key: {"DataType": "String", "StringValue": value} for key, value in attributes.items()},
+        )
+        consumer = Consumer(queue_url, handler, processed_table=None, wait_seconds=1, ready_wait_seconds=0)
+        consumer.start()
+        try:
+            wait_for(lambda: seen, message="the event handled")
+        finally:
+            consumer.stop()
+            lifecycle._hooks.remove(consumer.stop)
+    assert seen == [(trace_id, "acme")]
