@@ -1,4 +1,7 @@
-"""Prometheus metrics of a service under real gunicorn: the whole pod in every scrape, bounded labels."""
+"""Prometheus metrics of a service under real gunicorn: the whole pod in every scrape, bounded labels.
+
+Each worker writes its request metrics every quarter second (seaway.metrics.WRITE_SECONDS) and before it serves a
+scrape, so a test waits for the other worker's requests to show, as Prometheus would see them at its next scrape."""
 
 from __future__ import annotations
 
@@ -51,18 +54,32 @@ def get_fresh_connections(url: str, count: int) -> None:
     assert statuses == [200] * count
 
 
+def counted_soon(service: Service, route: str, expected: float) -> None:
+    """Wait until a scrape counts ``expected`` requests of ``route`` (every worker's written), and no more."""
+    wait_for(lambda: counted(service.scrape(), route) >= expected, timeout=10, message=f"{expected} requests counted")
+    assert counted(service.scrape(), route) == expected
+
+
+def written_soon(service: Service, route: str, expected: float) -> None:
+    """Wait until the workers' metric files hold ``expected`` requests of ``route``."""
+    wait_for(
+        lambda: sum(requests_by_pid(service, route).values()) >= expected, timeout=10, message=f"{expected} written"
+    )
+
+
 def test_scraped_counters_sum_every_workers_requests_and_survive_a_killed_worker(catalog):
     workers = catalog.worker_pids()
     assert len(workers) == 2
     sent = 0
-    while set(requests_by_pid(catalog, "/products")) != workers:  # until both workers have served some
+    while set(requests_by_pid(catalog, "/products")) != workers:  # until both workers have written some
         get_fresh_connections(f"{catalog.url}/products", 40)
         sent += 40
         assert sent <= 2000, f"one worker served everything: {requests_by_pid(catalog, '/products')}"
-    assert counted(catalog.scrape(), "/products") == sent
+        written_soon(catalog, "/products", sent)
+    counted_soon(catalog, "/products", sent)
     assert sum(requests_by_pid(catalog, "/products").values()) == sent
 
-    victim = min(workers)
+    victim = min(workers)  # every request it served is written: what a SIGKILL loses is at most a quarter second
     os.kill(victim, signal.SIGKILL)
 
     def replaced() -> set[int] | None:
@@ -73,8 +90,8 @@ def test_scraped_counters_sum_every_workers_requests_and_survive_a_killed_worker
     assert counted(catalog.scrape(), "/products") == sent  # the dead worker's requests still count, once
 
     get_fresh_connections(f"{catalog.url}/products", 60)
+    counted_soon(catalog, "/products", sent + 60)
     scrape = catalog.scrape()
-    assert counted(scrape, "/products") == sent + 60
     assert scrape[("seaway_worker_threads", ())] == 2 * 4  # live workers only, the dead one left
     assert now_serving - workers  # a new pid serves now
 
@@ -97,6 +114,7 @@ def test_ten_thousand_unknown_paths_add_no_label_values(catalog):
     with ThreadPoolExecutor(4) as pool:
         statuses = [status for batch in pool.map(unknown_paths, [2500] * 4) for status in batch]
     assert statuses == [404] * 10_000
+    wait_for(lambda: counted(catalog.scrape(), "unmatched", "404") >= 10_001, timeout=10, message="every 404 counted")
     scrape = catalog.scrape()
     assert set(scrape) == before, set(scrape) ^ before
     assert counted(scrape, "unmatched", "404") == 10_001
@@ -109,13 +127,18 @@ def test_an_unknown_method_is_counted_as_other_and_probes_are_not_counted(catalo
     for _ in range(3):
         catalog.get("/livez")
         catalog.get("/readyz")
-    scrape = catalog.scrape()
+    active_other = ("http_server_active_requests", (("http_request_method", "_OTHER"),))
+    scrape = wait_for(
+        lambda: (found := catalog.scrape()).get(active_other) == 0 and counted(found, "unmatched", "405") and found,
+        timeout=10,
+        message="the BREW request counted and no longer in flight",
+    )
     counted_series = [labels for (name, labels), value in scrape.items() if name == REQUESTS and value]
     methods = {dict(labels)["http_request_method"] for labels in counted_series}
     assert methods == {"_OTHER"}
     routes = {dict(labels)["http_route"] for labels in counted_series}
     assert routes == {"unmatched"}
-    assert scrape[("http_server_active_requests", (("http_request_method", "_OTHER"),))] == 0
+    assert scrape[active_other] == 0
 
 
 def test_every_routes_500_series_is_scraped_at_zero_before_any_request_or_error(catalog):

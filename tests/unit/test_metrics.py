@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -137,3 +139,78 @@ def test_importing_the_kit_leaves_prometheus_client_unimported():
 )
 def test_traces_are_exported_only_when_the_standard_variables_ask(environ, exporting):
     assert tracing.exporter_configured(environ) is exporting
+
+
+# In multiprocess mode (a gunicorn worker's) the request metrics are held in memory and written every
+# WRITE_SECONDS, before this process serves a scrape, and when it stops; each script below is such a process.
+HELD = """
+import json, time
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+from seaway import lifecycle, metrics
+
+def files():
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return {
+        s.name + json.dumps(dict(sorted(s.labels.items()))): s.value
+        for family in registry.collect() for s in family.samples
+        if s.labels.get("http_route") in ("/items/<item_id>", None) and s.name.startswith("http_server")
+    }
+
+flight = metrics.in_flight("GET")
+flight.inc()
+for seconds in (0.003, 0.3, 30.0):
+    metrics.request_handled("/items/<item_id>", "GET", 200, seconds)
+flight.inc(); flight.dec()  # one still in flight
+"""
+
+
+def run_held(tmp_path, script: str) -> dict:
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", HELD + script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def sample(found: dict, name: str, **labels: str) -> float | None:
+    route = {"http_route": "/items/<item_id>", "http_request_method": "GET", "http_response_status_code": "200"}
+    return found.get(name + json.dumps(dict(sorted((route | labels).items()))))
+
+
+def test_held_request_metrics_are_written_when_the_process_stops(tmp_path):
+    found = run_held(tmp_path, "lifecycle.shutdown(); print(json.dumps(files()))")
+    duration = "http_server_request_duration_seconds"
+    assert sample(found, f"{duration}_count") == 3
+    assert sample(found, f"{duration}_sum") == pytest.approx(30.303)
+    # Each observation in the bucket Histogram.observe puts it in: the first bound at or above it.
+    assert sample(found, f"{duration}_bucket", le="0.005") == 1
+    assert sample(found, f"{duration}_bucket", le="0.25") == 1
+    assert sample(found, f"{duration}_bucket", le="0.5") == 2
+    assert sample(found, f"{duration}_bucket", le="10.0") == 2
+    assert sample(found, f"{duration}_bucket", le="+Inf") == 3
+    assert found['http_server_active_requests{"http_request_method": "GET"}'] == 1
+
+
+def test_held_request_metrics_are_written_before_the_process_serves_a_scrape(tmp_path):
+    script = (
+        "text = metrics._scrape().get_data(as_text=True)\n"
+        "print(json.dumps({s.name + json.dumps(dict(sorted(s.labels.items()))): s.value"
+        " for f in text_string_to_metric_families(text) for s in f.samples if s.name.startswith('http_server')}))\n"
+    )
+    found = run_held(tmp_path, script)
+    assert sample(found, "http_server_request_duration_seconds_count") == 3
+
+
+def test_held_request_metrics_are_written_by_the_processs_writer_without_a_scrape(tmp_path):
+    script = (
+        "for _ in range(200):  # up to 20 s; the writer's interval is a quarter second\n"
+        "    if files().get('http_server_request_duration_seconds_count' + json.dumps({'http_request_method': 'GET',"
+        " 'http_response_status_code': '200', 'http_route': '/items/<item_id>'})) == 3:\n"
+        "        break\n"
+        "    time.sleep(0.1)\n"
+        "print(json.dumps(files()))\n"
+    )
+    found = run_held(tmp_path, script)
+    assert sample(found, "http_server_request_duration_seconds_count") == 3
