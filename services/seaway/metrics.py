@@ -39,6 +39,7 @@ worker's live gauges are dropped (:func:`worker_died`); its counters stay, so to
 from __future__ import annotations
 
 import bisect
+import logging
 import os
 import threading
 import time
@@ -58,6 +59,8 @@ from prometheus_client import (
 from prometheus_client import multiprocess as _multiprocess
 
 from seaway import lifecycle
+
+log = logging.getLogger("seaway.metrics")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED_ROUTE = "unmatched"
@@ -230,7 +233,7 @@ class _RequestMetrics:
             counts[0] += seconds
             counts[bucket] += 1
         if self._writer is None:
-            self._start_writer()
+            self.start_writer()
 
     def add_active(self, method: str, change: int) -> None:
         with self._lock:
@@ -252,7 +255,8 @@ class _RequestMetrics:
         for method, count in active.items():
             SERVER_ACTIVE.labels(method).set(count)
 
-    def _start_writer(self) -> None:
+    def start_writer(self) -> None:
+        """Start this process's writer (once)."""
         with self._lock:
             if self._writer is not None:
                 return
@@ -263,7 +267,10 @@ class _RequestMetrics:
     def _write_every_interval(self) -> None:
         while True:
             time.sleep(WRITE_SECONDS)
-            self.write()
+            try:
+                self.write()
+            except Exception:  # the next interval tries again: a writer that stopped would freeze the metrics
+                log.exception("could not write the request metrics")
 
     def _forked(self) -> None:
         """In a forked child (a gunicorn worker): nothing of the parent's is held here, and no writer came along."""
@@ -299,7 +306,12 @@ def in_flight(method: str) -> Any:
         method = "_OTHER"
     child = _in_flight.get(method)
     if child is None:
-        child = _in_flight[method] = SERVER_ACTIVE.labels(method) if _held is None else _InFlight(method)
+        if _held is None:
+            child = SERVER_ACTIVE.labels(method)
+        else:
+            _held.start_writer()
+            child = _InFlight(method)
+        _in_flight[method] = child
     return child
 
 
