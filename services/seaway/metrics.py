@@ -7,7 +7,7 @@ The names and labels are a contract: dashboards and alerts in ``k8s/observabilit
   is the route template (``/products/<product_id>``), :data:`UNMATCHED_ROUTE` when no route matched (so unknown paths
   add no series), and the method is ``_OTHER`` when it is not a standard HTTP method. The kit's own ``/livez``,
   ``/readyz`` and ``/metrics`` are not counted. Each route's ``500`` series exists at 0 from a worker's first request
-  (its first scrape included): see :func:`initialise_error_series`.
+  (its first scrape included): see :func:`initialise_series`.
 - ``http_server_active_requests{http_request_method}``: requests in flight (summed over live workers)
 - ``seaway_worker_threads``: request threads of the live workers, the capacity in-flight requests use up
 - ``http_client_request_duration_seconds{peer_service, http_request_method, http_response_status_code}``
@@ -176,22 +176,28 @@ def install(app: Flask, worker_threads: int) -> None:
     app.add_url_rule("/metrics", "seaway_metrics", _scrape, methods=["GET"])
 
 
-def initialise_error_series(app: Flask, uncounted: Collection[str]) -> None:
-    """Create each route's ``500`` series (every method it accepts but HEAD and OPTIONS) at 0; none for the
-    ``uncounted`` paths (the kit's probes and scrape, whose requests are not counted).
+def initialise_series(app: Flask, uncounted: Collection[str]) -> None:
+    """Create each route's ``500`` series (every method it accepts but HEAD and OPTIONS) at 0, and the in-flight
+    gauge of each of those methods at 0; none for the ``uncounted`` paths (the kit's probes and scrape, whose
+    requests are not counted).
 
     Prometheus loses the first increment of a series that appears with it (``rate`` needs two samples), and
     a ratio over a series that never appeared is empty, not 0: the availability rules need the 5xx series
     before the first error. Routes are known only once the service has added them, after ``create_app``, so
     :mod:`seaway.middleware` calls this on a worker's first request (a scrape counts). One status keeps the cost
     bounded (14 samples a route and method): 500 is what an unhandled error becomes; the rules fall back to 0
-    for the rest. In multiprocess mode the zeros go to this worker's file and the merged scrape shows them.
+    for the rest. In multiprocess mode the zeros go to this worker's file and the merged scrape shows them, from
+    the worker's first request on: its in-flight counts are written every :data:`WRITE_SECONDS` only.
     """
+    methods: set[str] = set()
     for rule in app.url_map.iter_rules():
         if rule.rule in uncounted or rule.endpoint == "static":
             continue
         for method in sorted((rule.methods or set()) & (_METHODS - {"HEAD", "OPTIONS"})):
             SERVER_DURATION.labels(rule.rule, method, "500")
+            methods.add(method)
+    for method in sorted(methods):
+        SERVER_ACTIVE.labels(method)
 
 
 # Each label set's child, looked up once per process: ``.labels()`` takes a lock and rebuilds its key from the

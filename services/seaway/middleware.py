@@ -40,7 +40,7 @@ class RequestSignals:
         started = time.perf_counter()
         if not self._series_made:  # the app's routes are all added by its first request
             self._series_made = True
-            self.metrics.initialise_error_series(self.app, QUIET_PATHS)
+            self.metrics.initialise_series(self.app, QUIET_PATHS)
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         quiet = path in QUIET_PATHS
         span = None if quiet else tracing.start_server_span(environ)

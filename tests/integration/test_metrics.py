@@ -20,6 +20,7 @@ from tests.conftest import create_resources
 from tests.processes import Service, wait_for
 
 REQUESTS = "http_server_request_duration_seconds_count"
+ACTIVE = "http_server_active_requests"
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_an_unknown_method_is_counted_as_other_and_probes_are_not_counted(catalo
     for _ in range(3):
         catalog.get("/livez")
         catalog.get("/readyz")
-    active_other = ("http_server_active_requests", (("http_request_method", "_OTHER"),))
+    active_other = (ACTIVE, (("http_request_method", "_OTHER"),))
     scrape = wait_for(
         lambda: (found := catalog.scrape()).get(active_other) == 0 and counted(found, "unmatched", "405") and found,
         timeout=10,
@@ -154,3 +155,6 @@ def test_every_routes_500_series_is_scraped_at_zero_before_any_request_or_error(
     assert set(errors.values()) == {0.0}
     assert {route for route, _ in errors} <= {"/products", "/products/<product_id>", "/openapi.json"}
     assert not any(method in ("HEAD", "OPTIONS") for _, method in errors)
+    # So is the in-flight gauge of each of those methods (a worker writes its counts only every quarter second).
+    active = {dict(labels)["http_request_method"]: value for (name, labels), value in scrape.items() if name == ACTIVE}
+    assert set(active) == {method for _, method in errors} and set(active.values()) == {0.0}
