@@ -226,7 +226,6 @@ class _RequestMetrics:
         self._lock = threading.Lock()
         self._observed: dict[tuple[str | None, str, int], list[float]] = {}  # key -> [sum, count per bucket...]
         self._active: dict[str, int] = {}
-        self._active_written: dict[str, int] = {}
         self._writer: threading.Thread | None = None
         os.register_at_fork(after_in_child=self._forked)
 
@@ -249,8 +248,7 @@ class _RequestMetrics:
         """Write what this process holds to its metric files now."""
         with self._lock:
             observed, self._observed = self._observed, {}
-            active = {m: n for m, n in self._active.items() if self._active_written.get(m) != n}
-            self._active_written.update(active)
+            active = dict(self._active)
         for key, counts in observed.items():
             child = _duration_child(key)
             # prometheus_client has no call for many observations at once: its histogram child's own values.
@@ -281,7 +279,7 @@ class _RequestMetrics:
     def _forked(self) -> None:
         """In a forked child (a gunicorn worker): nothing of the parent's is held here, and no writer came along."""
         self._lock = threading.Lock()
-        self._observed, self._active, self._active_written, self._writer = {}, {}, {}, None
+        self._observed, self._active, self._writer = {}, {}, None
 
 
 class _InFlight:
@@ -341,16 +339,11 @@ def _duration_child(key: tuple[str | None, str, int]) -> Any:
     return child
 
 
-def write_held() -> None:
-    """Write the request metrics this process holds in memory (multiprocess mode) to its files now."""
-    if _held is not None:
-        _held.write()
-
-
 def _scrape() -> Response:
     """The whole pod's metrics, merged from every process's files in multiprocess mode (this process's own
     requests written first; the other workers' are at most :data:`WRITE_SECONDS` behind)."""
-    write_held()
+    if _held is not None:
+        _held.write()
     return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
 
 

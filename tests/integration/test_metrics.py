@@ -55,10 +55,10 @@ def get_fresh_connections(url: str, count: int) -> None:
     assert statuses == [200] * count
 
 
-def counted_soon(service: Service, route: str, expected: float) -> None:
+def counted_soon(service: Service, route: str, expected: float, status: str = "200") -> None:
     """Wait until a scrape counts ``expected`` requests of ``route`` (every worker's written), and no more."""
-    wait_for(lambda: counted(service.scrape(), route) >= expected, timeout=10, message=f"{expected} requests counted")
-    assert counted(service.scrape(), route) == expected
+    wait_for(lambda: counted(service.scrape(), route, status) >= expected, timeout=10, message=f"{expected} counted")
+    assert counted(service.scrape(), route, status) == expected
 
 
 def written_soon(service: Service, route: str, expected: float) -> None:
@@ -115,7 +115,7 @@ def test_ten_thousand_unknown_paths_add_no_label_values(catalog):
     with ThreadPoolExecutor(4) as pool:
         statuses = [status for batch in pool.map(unknown_paths, [2500] * 4) for status in batch]
     assert statuses == [404] * 10_000
-    wait_for(lambda: counted(catalog.scrape(), "unmatched", "404") >= 10_001, timeout=10, message="every 404 counted")
+    counted_soon(catalog, "unmatched", 10_001, "404")
     scrape = catalog.scrape()
     assert set(scrape) == before, set(scrape) ^ before
     assert counted(scrape, "unmatched", "404") == 10_001
